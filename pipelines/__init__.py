@@ -1,0 +1,1 @@
+"""Discern's analysis engine and library: everything that works without a browser."""

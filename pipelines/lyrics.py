@@ -1,0 +1,210 @@
+"""Lyrics preparation: clean raw lyrics, keep every analysed line's original line number,
+and split long lyrics into chunks that fit a model's token limit.
+
+Nothing is truncated: a 100 KB text becomes many chunks, all analysed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+SECTION_MARKER = re.compile(
+    r"^\s*[\[\(\{<]\s*(?:verse|chorus|pre-?chorus|post-?chorus|bridge|hook|intro|outro|refrain|"
+    r"interlude|instrumental|break|tag|coda|breakdown|drop|solo|spoken|x\s*\d+|\d+\s*x|repeat)"
+    r"[^\]\)\}>]*[\]\)\}>]\s*$",
+    re.IGNORECASE,
+)
+# Any other whole-line bracketed note such as "[Kashflo Dee:]" or "[x2]".
+BRACKET_LINE = re.compile(r"^\s*\[[^\]]{0,80}\]\s*$")
+INLINE_REPEAT = re.compile(r"\s*[\[\(]\s*(?:x\s*\d+|\d+\s*x|repeat\s*\w*)\s*[\]\)]\s*$", re.I)
+LRC_TIMESTAMP = re.compile(r"\[\d{1,3}:\d{2}(?:[.:]\d{1,3})?\]")
+LRC_TAG = re.compile(r"^\s*\[(?:ar|ti|al|au|by|offset|length|re|ve|#)\s*:[^\]]*\]\s*$", re.I)
+HTML_TAG = re.compile(r"<[^>\n]{0,500}>")
+BR_TAG = re.compile(r"<\s*br\s*/?\s*>", re.I)
+SCRIPT_BLOCK = re.compile(r"<\s*(script|style)[^>]*>.*?<\s*/\s*\1\s*>", re.I | re.S)
+JUNK_LINES = [
+    re.compile(p, re.I)
+    for p in (
+        r"^\d*\s*embed$",
+        r"^you might also like\b.*$",
+        r"^see .{1,80} live$",
+        r"^get tickets as low as .*$",
+        r"^\d+\s+contributors?\b.*$",
+        r"^.{0,120}\blyrics$",
+        r"^translations?\b.*$",
+        r"^\*{3,}.*lyrics.*not for commercial use.*$",
+        r"^paroles de la chanson.*$",
+    )
+]
+TRAILING_EMBED = re.compile(r"\d*\s*Embed\s*$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+
+ENGLISH_WORDS = frozenset(
+    "the a an and or but i you he she it we they me my your our his her their is are was were be "
+    "been am do does did have has had will would can could shall should to of in on at for with "
+    "from by up down out not no so all this that what when where who why how love lord god oh "
+    "just like know go come get got one time night day heart".split()
+)
+
+
+class LyricsError(ValueError):
+    """Input that cannot be read as lyrics; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class LyricLine:
+    number: int  # 1-based line number in the original text
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    lines: tuple[LyricLine, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+@dataclass
+class PreparedLyrics:
+    lines: list[LyricLine]
+    notes: list[str] = field(default_factory=list)
+    english_share: float = 1.0
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+    @property
+    def is_english(self) -> bool:
+        return self.english_share >= 0.15
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    def distinct_lines(self) -> list[str]:
+        """Each distinct line text once, in first-seen order (choruses repeat)."""
+        return list(dict.fromkeys(line.text for line in self.lines))
+
+
+def decode_lyrics(data: bytes) -> str:
+    """Bytes from a file or upload to text; refuses binary data with a clear message."""
+    if not data:
+        return ""
+    sample = data[:4096]
+    if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff"))):
+        raise LyricsError("this looks like a binary file, not lyrics text (it contains NUL bytes)")
+    for encoding in ("utf-8-sig", "utf-16") if sample.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    # Not UTF-8: most lyrics files that are not UTF-8 are Windows-1252; keep going, but the
+    # replacement characters make any real damage visible.
+    return data.decode("cp1252", errors="replace")
+
+
+def _clean_line(raw: str) -> str:
+    line = LRC_TIMESTAMP.sub("", raw)
+    line = HTML_TAG.sub(" ", line)
+    line = html.unescape(line)
+    line = CONTROL.sub("", line)
+    line = unicodedata.normalize("NFKC", line)
+    line = line.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    line = TRAILING_EMBED.sub("", line) if line.rstrip().endswith("Embed") and len(line) > 5 else line
+    line = INLINE_REPEAT.sub("", line)
+    return SPACES.sub(" ", line).strip()
+
+
+def _is_junk(line: str) -> bool:
+    return bool(SECTION_MARKER.match(line) or BRACKET_LINE.match(line) or LRC_TAG.match(line)) or any(
+        p.match(line) for p in JUNK_LINES
+    )
+
+
+def english_share(lines: Iterable[str]) -> float:
+    words = [w for line in lines for w in re.findall(r"[^\W\d_]+", line.lower())]
+    if not words:
+        return 1.0
+    return sum(w in ENGLISH_WORDS for w in words) / len(words)
+
+
+def prepare(text: str) -> PreparedLyrics:
+    """Clean lyrics and map each kept line to its line number in ``text``."""
+    if not isinstance(text, str):
+        raise LyricsError(f"lyrics must be text, got {type(text).__name__}")
+    notes: list[str] = []
+    if "\ufffd" in text:
+        notes.append("Some characters could not be decoded; the text may be in the wrong encoding.")
+    source = BR_TAG.sub("\n", SCRIPT_BLOCK.sub("", text)) if "<" in text else text
+    # <br> tags add lines, so keep the mapping to the caller's original numbering only when
+    # the text had no such tags; otherwise number the lines of the tag-free text.
+    lines: list[LyricLine] = []
+    for number, raw in enumerate(source.splitlines(), start=1):
+        if LRC_TAG.match(raw) or BRACKET_LINE.match(raw.strip()):
+            continue
+        cleaned = _clean_line(raw)
+        if cleaned and not _is_junk(cleaned):
+            lines.append(LyricLine(number, cleaned))
+    share = english_share(line.text for line in lines)
+    prepared = PreparedLyrics(lines=lines, notes=notes, english_share=share)
+    if lines and not prepared.is_english:
+        notes.append("The lyrics do not look like English; the models are English-only, so results are unreliable.")
+    return prepared
+
+
+def chunk_lines(
+    lines: list[LyricLine], count_tokens: Callable[[str], int], max_tokens: int
+) -> list[Chunk]:
+    """Group consecutive lines into chunks of at most ``max_tokens`` tokens.
+
+    A single line longer than the limit is split on word boundaries into pieces that keep
+    its line number, so every word is analysed.
+    """
+    chunks: list[Chunk] = []
+    current: list[LyricLine] = []
+    used = 0
+    for line in lines:
+        for piece in _split_long_line(line, count_tokens, max_tokens):
+            cost = count_tokens(piece.text) + 1
+            if current and used + cost > max_tokens:
+                chunks.append(Chunk(tuple(current)))
+                current, used = [], 0
+            current.append(piece)
+            used += cost
+    if current:
+        chunks.append(Chunk(tuple(current)))
+    return chunks
+
+
+def _split_long_line(line: LyricLine, count_tokens: Callable[[str], int], max_tokens: int) -> list[LyricLine]:
+    if count_tokens(line.text) < max_tokens:
+        return [line]
+    pieces: list[LyricLine] = []
+    words: list[str] = []
+    for word in line.text.split(" "):
+        candidate = " ".join([*words, word])
+        if words and count_tokens(candidate) >= max_tokens:
+            pieces.append(LyricLine(line.number, " ".join(words)))
+            words = [word]
+        else:
+            words.append(word)
+    if words:
+        pieces.append(LyricLine(line.number, " ".join(words)))
+    # A single "word" over the limit (no spaces, e.g. a base64 blob): cut it by characters.
+    result: list[LyricLine] = []
+    for piece in pieces:
+        text = piece.text
+        while count_tokens(text) >= max_tokens and len(text) > 1:
+            cut = max(1, len(text) * (max_tokens - 1) // max(count_tokens(text), 1))
+            result.append(LyricLine(piece.number, text[:cut]))
+            text = text[cut:]
+        result.append(LyricLine(piece.number, text))
+    return result

@@ -1,0 +1,111 @@
+"""One typed table of every setting: name, type, default and one line of help.
+
+Settings are read from the environment once per process (``get_settings``). Every
+setting must be documented in the README (a test checks), so an operator can find
+what a variable does without reading code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", str, "", "SQLAlchemy URL of the library database; empty means the SQLite file under DISCERN_DATA_DIR."),
+    Setting("DISCERN_DATA_DIR", str, str(PROJECT_ROOT / "data"), "Folder for the default SQLite database and other local state."),
+    Setting("DISCERN_PROFILE", str, "compact", "Model profile: 'compact' (offline, packaged models) or 'hf' (the original Hugging Face models)."),
+    Setting("DISCERN_SENSITIVITY", str, "balanced", "Default sensitivity preset: lenient, balanced or strict."),
+    Setting("DISCERN_TORCH_THREADS", int, 1, "Intra-op torch threads per process; 1 is fastest and steadiest on a 2-core box."),
+    Setting("DISCERN_BATCH_SIZE", int, 64, "Lines or chunks encoded per model call."),
+    Setting("DISCERN_JOB_BATCH_SIZE", int, 32, "Songs a job runner analyses and commits per batch."),
+    Setting("DISCERN_MAX_LYRICS_BYTES", int, 1_000_000, "Longest lyrics text accepted for analysis, in bytes; longer input is refused with a message."),
+    Setting("DISCERN_MAX_UPLOAD_MB", int, 50, "Largest file the import page and CLI accept, in megabytes."),
+    Setting("DISCERN_ADMIN_PASSWORD", str, "", "Password of the admin page; the page refuses to open while it is empty."),
+    Setting("DISCERN_LOAD_SAMPLE_LIBRARY", bool, True, "Import the bundled sample library into an empty database on start."),
+    Setting("DISCERN_HF_SENTIMENT_MODEL", str, "cardiffnlp/twitter-roberta-base-sentiment-latest", "Model id or path of the hf profile's sentiment classifier."),
+    Setting("DISCERN_HF_EMOTION_MODEL", str, "j-hartmann/emotion-english-distilroberta-base", "Model id or path of the hf profile's emotion classifier."),
+    Setting("DISCERN_HF_TOXICITY_MODEL", str, "unitary/toxic-bert", "Model id or path of the hf profile's toxicity classifier."),
+    Setting("DISCERN_HF_ZERO_SHOT_MODEL", str, "facebook/bart-large-mnli", "Model id or path of the hf profile's zero-shot (NLI) model."),
+    Setting("DISCERN_HF_ALLOW_DOWNLOAD", bool, False, "Let the hf profile download missing models from the Hugging Face hub."),
+    Setting("DISCERN_HF_INT8", bool, True, "Quantise the hf profile's models to dynamic int8 on CPU."),
+    Setting("DISCERN_HF_TOP_K_LABELS", int, 6, "Zero-shot labels per song that the hf profile scores with the NLI model after the compact prefilter."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    if setting.type is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{setting.name}={raw!r} is not a boolean (use 1/0, true/false)")
+    if setting.type is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{setting.name}={raw!r} is not an integer") from None
+    return raw
+
+
+class Settings:
+    """Resolved settings; attribute names are the setting names in lower case."""
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self._values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.name)
+            self._values[setting.name] = setting.default if raw is None else _parse(setting, raw)
+
+    def __getattr__(self, attr: str) -> Any:
+        try:
+            return self._values[attr.upper()]
+        except KeyError:
+            raise AttributeError(attr) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def is_secret(self, name: str) -> bool:
+        return "PASSWORD" in name or "TOKEN" in name or "SECRET" in name
+
+    def public_items(self) -> list[tuple[str, Any]]:
+        """Name/value pairs safe to show or log: secrets are masked."""
+        return [
+            (name, ("(set)" if value else "(empty)") if self.is_secret(name) else value)
+            for name, value in self._values.items()
+        ]
+
+    @property
+    def database_url(self) -> str:
+        url = self._values["DATABASE_URL"]
+        if url:
+            return url
+        return f"sqlite:///{Path(self._values['DISCERN_DATA_DIR']) / 'discern.db'}"
+
+
+def setting(name: str) -> Setting:
+    return _BY_NAME[name]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()
