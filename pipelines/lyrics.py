@@ -45,10 +45,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 
 ENGLISH_WORDS = frozenset(
-    "the a an and or but i you he she it we they me my your our his her their is are was were be "
-    "been am do does did have has had will would can could shall should to of in on at for with "
-    "from by up down out not no so all this that what when where who why how love lord god oh "
-    "just like know go come get got one time night day heart".split()
+    ["the", "a", "an", "and", "or", "but", "i", "you", "he", "she", "it", "we", "they", "me", "my", "your", "our", "his", "her", "their", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "have", "has", "had", "will", "would", "can", "could", "shall", "should", "to", "of", "in", "on", "at", "for", "with", "from", "by", "up", "down", "out", "not", "no", "so", "all", "this", "that", "what", "when", "where", "who", "why", "how", "love", "lord", "god", "oh", "just", "like", "know", "go", "come", "get", "got", "one", "time", "night", "day", "heart"]
 )
 
 
@@ -172,7 +169,7 @@ def chunk_lines(
     current: list[LyricLine] = []
     used = 0
     for line in lines:
-        for piece in _split_long_line(line, count_tokens, max_tokens):
+        for piece in split_long_line(line, count_tokens, max_tokens):
             cost = count_tokens(piece.text) + 1
             if current and used + cost > max_tokens:
                 chunks.append(Chunk(tuple(current)))
@@ -184,7 +181,7 @@ def chunk_lines(
     return chunks
 
 
-def _split_long_line(line: LyricLine, count_tokens: Callable[[str], int], max_tokens: int) -> list[LyricLine]:
+def split_long_line(line: LyricLine, count_tokens: Callable[[str], int], max_tokens: int) -> list[LyricLine]:
     if count_tokens(line.text) < max_tokens:
         return [line]
     pieces: list[LyricLine] = []

@@ -44,6 +44,7 @@ class Label:
 class Preset:
     present: float
     review: float
+    flag_at: str = "high"
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def parse_taxonomy(data: dict) -> Taxonomy:
     phrases = data.get("safe_phrases", [])
     safe = re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in phrases) + r")\b", re.I) if phrases else None
     presets = {
-        name: Preset(float(v["present"]), float(v["review"]))
+        name: Preset(float(v["present"]), float(v["review"]), v.get("flag_at", "high"))
         for name, v in data.get("verdict", {}).get("presets", {}).items()
     }
     for required in ("lenient", "balanced", "strict"):

@@ -1,0 +1,133 @@
+"""Build a profile's analyzers: meant to run once per process.
+
+``load_analyzers`` is cached per profile, so calling it twice returns the same objects;
+the dashboard wraps it in ``st.cache_resource`` and the CLI calls it once. Each model load
+logs one line (name, seconds, memory added) so ``docker logs`` shows models load once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cache
+
+from pipelines.analyzers.base import Analyzer
+from pipelines.analyzers.registry import PROFILES, ModelSpec, analyzer_version
+from pipelines.settings import get_settings
+from pipelines.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger("discern.models")
+
+
+@dataclass(frozen=True)
+class ModelLoad:
+    name: str
+    model_id: str
+    seconds: float
+    rss_added_mb: float
+
+
+@dataclass
+class AnalyzerSet:
+    """The loaded analyzers of one profile, in pipeline order, with what loading cost."""
+
+    profile: str
+    version: str
+    taxonomy: Taxonomy
+    analyzers: tuple[Analyzer, ...]
+    models: tuple[ModelSpec, ...]
+    loads: list[ModelLoad] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # e.g. a fallback from hf to compact
+    count_tokens: object = None  # callable(text) -> int of the profile's tightest tokenizer
+    max_tokens: int = 256
+    # Inference from concurrent callers (dashboard sessions, job threads) goes through this
+    # lock so two users never oversubscribe the CPU with parallel model calls.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def timed_load(name: str, model_id: str, loads: list[ModelLoad], build):
+    """Run ``build()``, log and record how long it took and how much memory it added."""
+    before, start = _rss_mb(), time.perf_counter()
+    obj = build()
+    record = ModelLoad(name, model_id, time.perf_counter() - start, _rss_mb() - before)
+    loads.append(record)
+    log.info("loaded model %s (%s) in %.2fs, +%.0f MB RSS", name, model_id, record.seconds, record.rss_added_mb)
+    return obj
+
+
+def configure_threads(threads: int) -> None:
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
+    from pipelines.analyzers.emotion import CompactEmotionAnalyzer
+    from pipelines.analyzers.encoder import MAX_TOKENS, SentenceEncoder
+    from pipelines.analyzers.safety import CompactSafetyAnalyzer
+    from pipelines.analyzers.sentiment import CompactSentimentAnalyzer
+    from pipelines.analyzers.themes import CompactThemeAnalyzer
+
+    settings = get_settings()
+    models = PROFILES["compact"]
+    loads: list[ModelLoad] = []
+    encoder_spec = models[0]
+    encoder = timed_load(
+        encoder_spec.name, encoder_spec.model_id, loads, lambda: SentenceEncoder(batch_size=settings.discern_batch_size)
+    )
+    analyzers = timed_load(
+        "compact-heads",
+        "taxonomy prototypes + vader",
+        loads,
+        lambda: (
+            CompactThemeAnalyzer(encoder, taxonomy),
+            CompactSentimentAnalyzer(encoder, taxonomy),
+            CompactEmotionAnalyzer(encoder, taxonomy),
+            CompactSafetyAnalyzer(encoder, taxonomy),
+        ),
+    )
+    return AnalyzerSet(
+        profile="compact",
+        version=analyzer_version("compact", models, taxonomy),
+        taxonomy=taxonomy,
+        analyzers=analyzers,
+        models=models,
+        loads=loads,
+        count_tokens=encoder.count_tokens,
+        max_tokens=MAX_TOKENS,
+    )
+
+
+LOADERS = {"compact": _load_compact}
+
+
+def load_analyzers(profile: str | None = None) -> AnalyzerSet:
+    """The analyzers of ``profile`` (default: the DISCERN_PROFILE setting), built once."""
+    profile = profile or get_settings().discern_profile
+    if profile not in LOADERS:
+        raise ValueError(f"unknown model profile {profile!r}; choose one of {', '.join(LOADERS)}")
+    return _load_once(profile)
+
+
+_load_lock = threading.Lock()
+
+
+@cache
+def _load_cached(profile: str) -> AnalyzerSet:
+    configure_threads(get_settings().discern_torch_threads)
+    return LOADERS[profile](load_taxonomy())
+
+
+def _load_once(profile: str) -> AnalyzerSet:
+    # lru_cache alone lets two threads build the same profile at once; the lock does not.
+    with _load_lock:
+        return _load_cached(profile)
