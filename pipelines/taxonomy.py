@@ -34,6 +34,9 @@ class Label:
     keywords: tuple[Keyword, ...] = ()
     scripture: tuple[str, ...] = ()
     severity: str | None = None
+    emotion: str | None = None  # themes/concerns: the emotion they usually carry
+    sentiment: str | None = None  # emotions: the sentiment they imply
+    suppressed_by: tuple[str, ...] = ()  # themes: concerns that contradict them
 
     @property
     def severity_rank(self) -> int:
@@ -116,7 +119,26 @@ def _label(entry: dict, group: str) -> Label:
         keywords=keywords,
         scripture=tuple(entry.get("scripture", [])),
         severity=severity,
+        emotion=entry.get("emotion"),
+        sentiment=entry.get("sentiment"),
+        suppressed_by=tuple(entry.get("suppressed_by", [])),
     )
+
+
+def _check_references(groups: dict[str, tuple[Label, ...]]) -> None:
+    emotions = {e.key for e in groups["emotions"]}
+    sentiments = {s.key for s in groups["sentiments"]}
+    concerns = {c.key for c in groups["concerns"]}
+    for group in ("themes", "concerns"):
+        for label in groups[group]:
+            if label.emotion and label.emotion not in emotions:
+                raise TaxonomyError(f"{group}.{label.key}: emotion {label.emotion!r} is not an emotion key")
+            unknown = set(label.suppressed_by) - concerns
+            if unknown:
+                raise TaxonomyError(f"{group}.{label.key}: suppressed_by names unknown concerns {sorted(unknown)}")
+    for label in groups["emotions"]:
+        if label.sentiment and label.sentiment not in sentiments:
+            raise TaxonomyError(f"emotions.{label.key}: sentiment {label.sentiment!r} is not a sentiment key")
 
 
 def parse_taxonomy(data: dict) -> Taxonomy:
@@ -129,6 +151,7 @@ def parse_taxonomy(data: dict) -> Taxonomy:
         if len(set(keys)) != len(keys):
             raise TaxonomyError(f"duplicate keys in {group}: {keys}")
         groups[group] = labels
+    _check_references(groups)
     phrases = data.get("safe_phrases", [])
     safe = re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in phrases) + r")\b", re.I) if phrases else None
     presets = {

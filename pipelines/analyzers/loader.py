@@ -71,6 +71,7 @@ def configure_threads(threads: int) -> None:
 
 
 def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
+    from pipelines.analyzers.context import SongContextStage
     from pipelines.analyzers.emotion import CompactEmotionAnalyzer
     from pipelines.analyzers.encoder import MAX_TOKENS, SentenceEncoder
     from pipelines.analyzers.safety import CompactSafetyAnalyzer
@@ -93,6 +94,7 @@ def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
             CompactSentimentAnalyzer(encoder, taxonomy),
             CompactEmotionAnalyzer(encoder, taxonomy),
             CompactSafetyAnalyzer(encoder, taxonomy),
+            SongContextStage(taxonomy),  # needs all four above
         ),
     )
     return AnalyzerSet(
