@@ -35,6 +35,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCERN_MAX_LYRICS_BYTES", int, 1_000_000, "Longest lyrics text accepted for analysis, in bytes; longer input is refused with a message."),
     Setting("DISCERN_MAX_UPLOAD_MB", int, 50, "Largest file the import page and CLI accept, in megabytes."),
     Setting("DISCERN_ADMIN_PASSWORD", str, "", "Password of the admin page; the page refuses to open while it is empty."),
+    Setting("DISCERN_ADMIN_PASSWORD_FILE", str, "", "File holding the admin password (e.g. a Docker secret); read when DISCERN_ADMIN_PASSWORD is empty."),
+    Setting("DISCERN_DATABASE_PASSWORD_FILE", str, "", "File holding the database password (e.g. a Docker secret); put into DATABASE_URL when that URL has no password."),
     Setting("DISCERN_LOAD_SAMPLE_LIBRARY", bool, True, "Import the bundled sample library into an empty database on start."),
     Setting("DISCERN_HF_SENTIMENT_MODEL", str, "cardiffnlp/twitter-roberta-base-sentiment-latest", "Model id or path of the hf profile's sentiment classifier."),
     Setting("DISCERN_HF_EMOTION_MODEL", str, "j-hartmann/emotion-english-distilroberta-base", "Model id or path of the hf profile's emotion classifier."),
@@ -64,6 +66,15 @@ def _parse(setting: Setting, raw: str) -> Any:
     return raw
 
 
+def _read_secret_file(name: str, values: dict[str, Any]) -> str:
+    """The content of the file named by setting ``name``, without the trailing newline."""
+    path = Path(values[name])
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"{name}={str(path)!r}: cannot read the file ({exc.strerror})") from None
+
+
 class Settings:
     """Resolved settings; attribute names are the setting names in lower case."""
 
@@ -73,6 +84,14 @@ class Settings:
         for setting in SETTINGS:
             raw = env.get(setting.name)
             self._values[setting.name] = setting.default if raw is None else _parse(setting, raw)
+        # Docker secrets arrive as files: read them here, once, so nothing else needs to know.
+        if not self._values["DISCERN_ADMIN_PASSWORD"] and self._values["DISCERN_ADMIN_PASSWORD_FILE"]:
+            self._values["DISCERN_ADMIN_PASSWORD"] = _read_secret_file("DISCERN_ADMIN_PASSWORD_FILE", self._values)
+        self._database_password = (
+            _read_secret_file("DISCERN_DATABASE_PASSWORD_FILE", self._values)
+            if self._values["DISCERN_DATABASE_PASSWORD_FILE"]
+            else None
+        )
 
     def __getattr__(self, attr: str) -> Any:
         try:
@@ -96,6 +115,12 @@ class Settings:
     @property
     def database_url(self) -> str:
         url = self._values["DATABASE_URL"]
+        if url and self._database_password is not None:
+            from sqlalchemy.engine import make_url
+
+            parsed = make_url(url)
+            if parsed.password is None:
+                url = parsed.set(password=self._database_password).render_as_string(hide_password=False)
         if url:
             return url
         return f"sqlite:///{Path(self._values['DISCERN_DATA_DIR']) / 'discern.db'}"

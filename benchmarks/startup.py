@@ -1,0 +1,329 @@
+"""Time to ready and peak memory of the dashboard, started the way the Docker image starts it.
+
+Runs the Dockerfile's CMD (``streamlit run app.py``) with the Dockerfile's ENV, on a free
+local port with a fresh data folder, and measures:
+
+1. seconds until ``/_stcore/health`` answers "ok" (what the HEALTHCHECK sees);
+2. seconds until the models are ready: ``--sessions`` browser sessions connect at once over
+   Streamlit's websocket, as browsers do, and each runs the app ``--rounds`` times; the
+   first run loads the models, and the log's last model-load line marks them ready;
+3. peak RSS of the server's process tree under that load (sampled every 0.1 s);
+4. the slowest health answer and any failed one while the models load;
+5. the model-load lines of the log: one per model, none repeated (models load once).
+
+    python benchmarks/startup.py [--sessions 4] [--rounds 3] [--profile compact] [--json out.json]
+
+The docker-compose files' memory limits and start periods come from these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from deploy import dockerfile  # noqa: E402
+
+# The line pipelines/analyzers/loader.py logs per model load.
+LOAD_LINE = re.compile(
+    r"loaded model (?P<name>\S+) \((?P<model_id>.*?)\) in (?P<seconds>[\d.]+)s, \+(?P<rss_added_mb>-?\d+) MB RSS"
+)
+
+
+@dataclass
+class Figures:
+    command: list[str]
+    profile: str
+    sessions: int
+    rounds: int
+    health_ok_s: float | None = None
+    first_page_s: float | None = None  # first session's first run finished
+    models_ready_s: float | None = None  # last model-load line appeared in the log
+    all_sessions_done_s: float | None = None
+    peak_rss_mb: float = 0.0
+    rss_at_end_mb: float = 0.0
+    health_max_latency_s: float = 0.0
+    health_failures_after_ok: int = 0
+    run_seconds_median: float | None = None
+    run_seconds_max: float | None = None
+    model_loads: list[dict] = field(default_factory=list)
+    repeated_loads: list[str] = field(default_factory=list)
+    script_errors: list[str] = field(default_factory=list)
+    log_tail: list[str] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def image_environment(port: int, data_dir: Path, bin_dir: Path | None, extra: dict[str, str]) -> dict[str, str]:
+    """The Dockerfile's ENV over this process's environment, with local paths and port."""
+    env = {**os.environ, **dockerfile.env(dockerfile.load())}
+    # The image's volume paths do not exist here: a fresh data folder, and this machine's
+    # Hugging Face cache (HF_HOME as set here, else the library's default).
+    env.update(DISCERN_DATA_DIR=str(data_dir), STREAMLIT_SERVER_PORT=str(port), STREAMLIT_SERVER_ADDRESS="127.0.0.1")
+    if "HF_HOME" in os.environ:
+        env["HF_HOME"] = os.environ["HF_HOME"]
+    else:
+        env.pop("HF_HOME", None)
+    if bin_dir is not None:
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+        env["VIRTUAL_ENV"] = str(bin_dir.parent)
+    env.update(extra)
+    return env
+
+
+def health(port: int, timeout: float = 5.0) -> tuple[bool, float]:
+    """(answered "ok", seconds taken)."""
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=timeout) as r:
+            ok = r.read().strip() == b"ok"
+    except OSError:
+        ok = False
+    return ok, time.perf_counter() - start
+
+
+class TreeSampler(threading.Thread):
+    """Peak RSS of a process and its descendants, sampled until stopped."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak_mb = 0.0
+        self.last_mb = 0.0
+        self.done = threading.Event()
+
+    def rss_mb(self) -> float:
+        total = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # a child that exited meanwhile
+                total += proc.memory_info().rss
+        return total / 2**20
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                self.last_mb = self.rss_mb()
+            except psutil.Error:
+                return
+            self.peak_mb = max(self.peak_mb, self.last_mb)
+            self.done.wait(self.interval)
+
+
+class LogWatcher(threading.Thread):
+    """Reads the server's output, keeping each line with the second it appeared."""
+
+    def __init__(self, stream, t0: float) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.t0 = stream, t0
+        self.lines: list[tuple[float, str]] = []
+
+    def run(self) -> None:
+        for raw in iter(self.stream.readline, b""):
+            self.lines.append((time.perf_counter() - self.t0, raw.decode("utf-8", "replace").rstrip()))
+
+
+class HealthPoller(threading.Thread):
+    """Polls the health endpoint every half second: the slowest answer and failures."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.max_latency = 0.0
+        self.failures = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            ok, took = health(self.port)
+            self.max_latency = max(self.max_latency, took)
+            self.failures += not ok
+            self.done.wait(0.5)
+
+
+@dataclass
+class SessionResult:
+    run_seconds: list[float]
+    first_finished_at: float  # time.perf_counter() when the first run finished
+    errors: list[str]
+
+
+async def browser_session(port: int, rounds: int, timeout: float) -> SessionResult:
+    """One session as a browser opens it, running the app ``rounds`` times."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    result = SessionResult([], 0.0, [])
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None, open_timeout=timeout
+    ) as ws:
+        for _ in range(rounds):
+            request = BackMsg()
+            request.rerun_script.query_string = ""
+            request.rerun_script.page_script_hash = ""
+            start = time.perf_counter()
+            await ws.send(request.SerializeToString())
+            while True:
+                msg = ForwardMsg()
+                msg.ParseFromString(await asyncio.wait_for(ws.recv(), timeout))
+                kind = msg.WhichOneof("type")
+                if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                    element = msg.delta.new_element
+                    if element.WhichOneof("type") == "exception":
+                        result.errors.append(f"{element.exception.type}: {element.exception.message}")
+                if kind == "script_finished":
+                    if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                        result.errors.append("the app failed to compile")
+                    if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                        break
+            result.run_seconds.append(time.perf_counter() - start)
+            if len(result.run_seconds) == 1:
+                result.first_finished_at = time.perf_counter()
+    return result
+
+
+async def open_sessions(port: int, sessions: int, rounds: int, timeout: float) -> list[SessionResult]:
+    return await asyncio.gather(*(browser_session(port, rounds, timeout) for _ in range(sessions)))
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def measure(
+    sessions: int = 4,
+    rounds: int = 3,
+    profile: str = "compact",
+    timeout: float = 300.0,
+    bin_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+) -> Figures:
+    """Start the image's command, load it with browser sessions, return the figures."""
+    command = dockerfile.exec_form(dockerfile.only(dockerfile.load(), "CMD").value)
+    figures = Figures(command=command, profile=profile, sessions=sessions, rounds=rounds)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="discern-startup-") as data_dir:
+        env = image_environment(port, Path(data_dir), bin_dir, {"DISCERN_PROFILE": profile, **(extra_env or {})})
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log = LogWatcher(proc.stdout, t0)
+        log.start()
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        poller = HealthPoller(port)
+        try:
+            while figures.health_ok_s is None:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the server exited with {proc.returncode} before it was healthy")
+                if time.perf_counter() - t0 > timeout:
+                    raise TimeoutError(f"no healthy answer within {timeout:.0f}s")
+                if health(port, timeout=1.0)[0]:
+                    figures.health_ok_s = time.perf_counter() - t0
+                else:
+                    time.sleep(0.1)
+            poller.start()
+            results = asyncio.run(open_sessions(port, sessions, rounds, timeout))
+            figures.all_sessions_done_s = time.perf_counter() - t0
+            time.sleep(1.0)  # a last sample of memory and the log after the load
+        finally:
+            poller.done.set()
+            sampler.done.set()
+            stop(proc)
+            log.join(5)
+    runs = [s for r in results for s in r.run_seconds]
+    figures.first_page_s = min(r.first_finished_at for r in results) - t0
+    figures.run_seconds_median = statistics.median(runs)
+    figures.run_seconds_max = max(runs)
+    figures.script_errors = sorted({e for r in results for e in r.errors})
+    figures.peak_rss_mb = round(sampler.peak_mb, 1)
+    figures.rss_at_end_mb = round(sampler.last_mb, 1)
+    figures.health_max_latency_s = round(poller.max_latency, 3)
+    figures.health_failures_after_ok = poller.failures
+    seen: dict[str, int] = {}
+    for at, line in log.lines:
+        match = LOAD_LINE.search(line)
+        if match:
+            load = match.groupdict()
+            figures.model_loads.append({**load, "seconds": float(load["seconds"]), "rss_added_mb": int(load["rss_added_mb"])})
+            figures.models_ready_s = at
+            seen[load["name"]] = seen.get(load["name"], 0) + 1
+    figures.repeated_loads = sorted(name for name, count in seen.items() if count > 1)
+    figures.log_tail = [line for _, line in log.lines[-40:]]
+    return figures
+
+
+def report(f: Figures) -> str:
+    def s(v):
+        return "-" if v is None else f"{v:.1f}s"
+
+    lines = [
+        f"command: {' '.join(f.command)}  profile={f.profile}  sessions={f.sessions} x {f.rounds} runs",
+        f"health ok after        {s(f.health_ok_s)}",
+        f"first page after       {s(f.first_page_s)}",
+        f"models ready after     {s(f.models_ready_s)}",
+        f"all sessions done      {s(f.all_sessions_done_s)}",
+        f"app run median/max     {s(f.run_seconds_median)} / {s(f.run_seconds_max)}",
+        f"peak RSS (tree)        {f.peak_rss_mb:.0f} MB",
+        f"RSS after the load     {f.rss_at_end_mb:.0f} MB",
+        f"health while loading   slowest {f.health_max_latency_s:.2f}s, {f.health_failures_after_ok} failed",
+        f"model loads            {len(f.model_loads)}"
+        + (f" (REPEATED: {', '.join(f.repeated_loads)})" if f.repeated_loads else " (each once)"),
+    ]
+    lines += [f"  {m['name']}: {m['seconds']:.2f}s, +{m['rss_added_mb']} MB" for m in f.model_loads]
+    if f.script_errors:
+        lines.append("app errors: " + "; ".join(f.script_errors))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=4, help="browser sessions opened at once")
+    parser.add_argument("--rounds", type=int, default=3, help="app runs per session")
+    parser.add_argument("--profile", default="compact", help="DISCERN_PROFILE of the server")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for health and each run")
+    parser.add_argument("--bin-dir", type=Path, help="bin folder of the environment to run (default: this one's PATH)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    figures = measure(args.sessions, args.rounds, args.profile, args.timeout, args.bin_dir)
+    print(report(figures))
+    if args.json:
+        args.json.write_text(json.dumps(asdict(figures), indent=2))
+    return 1 if figures.script_errors or figures.repeated_loads else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
