@@ -37,6 +37,7 @@ class Label:
     emotion: str | None = None  # themes/concerns: the emotion they usually carry
     sentiment: str | None = None  # emotions: the sentiment they imply
     suppressed_by: tuple[str, ...] = ()  # themes: concerns that contradict them
+    semantic: bool = True  # concerns: False when only keywords may find it
 
     @property
     def severity_rank(self) -> int:
@@ -122,6 +123,7 @@ def _label(entry: dict, group: str) -> Label:
         emotion=entry.get("emotion"),
         sentiment=entry.get("sentiment"),
         suppressed_by=tuple(entry.get("suppressed_by", [])),
+        semantic=bool(entry.get("semantic", True)),
     )
 
 

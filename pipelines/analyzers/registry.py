@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipelines.taxonomy import Taxonomy
 
@@ -50,8 +51,16 @@ COMPACT_MODELS: tuple[ModelSpec, ...] = (
 PROFILES: dict[str, tuple[ModelSpec, ...]] = {"compact": COMPACT_MODELS}
 
 
+# Data files whose content shapes results: editing one re-analyses the library.
+SCORING_DATA = (
+    Path(__file__).resolve().parent.parent / "data" / "taxonomy.yaml",
+    Path(__file__).resolve().parent.parent / "data" / "clean_lines.txt",
+)
+
+
 def analyzer_version(profile: str, models: tuple[ModelSpec, ...], taxonomy: Taxonomy) -> str:
     """A short stable id of everything that determines an analysis result."""
     pins = "|".join(f"{m.name}={m.model_id}@{m.version}" for m in models)
-    digest = hashlib.sha256(f"{pins}|tax={taxonomy.version}|scoring={SCORING_VERSION}".encode()).hexdigest()
+    data = hashlib.sha256(b"".join(path.read_bytes() for path in SCORING_DATA)).hexdigest()
+    digest = hashlib.sha256(f"{pins}|data={data}|scoring={SCORING_VERSION}".encode()).hexdigest()
     return f"{profile}-{taxonomy.version}-{digest[:10]}"

@@ -9,6 +9,7 @@ keyword matching, and each concern's clean prototypes pull figurative lines back
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,16 +23,34 @@ EVIDENCE_MIN = 0.35  # a line with a score under this is never shown as evidence
 MAX_EVIDENCE = 5  # lines kept per concern, strongest first
 
 
+CLEAN_LINES_PATH = Path(__file__).resolve().parent.parent / "data" / "clean_lines.txt"
+
+
+def read_clean_lines(path: Path = CLEAN_LINES_PATH) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+
+
 @dataclass(frozen=True)
 class EmbeddingCalibration:
-    """Turns a line's prototype similarity into a probability-like score."""
+    """Turns a line's prototype similarity into a probability-like score.
 
-    centre: float = 0.55
-    slope: float = 14.0
-    clean_margin: float = 0.02  # a line closer to the clean prototypes than this is not counted
+    Each concern's similarities are measured against its own baseline: the similarity
+    that ordinary clean lyrics reach (``baseline_percentile`` over the clean-lines file).
+    Some concerns' prototypes sit closer to everyday language than others, so one global
+    threshold would over-flag some and miss others.
+    """
 
-    def __call__(self, positive: np.ndarray, clean: np.ndarray) -> np.ndarray:
-        score = 1.0 / (1.0 + np.exp(-self.slope * (positive - self.centre)))
+    baseline_percentile: float = 97.0
+    margin: float = 0.12  # above the baseline, where a line scores 0.5
+    slope: float = 30.0
+    clean_margin: float = 0.02  # a line this much closer to the concern's clean prototypes is damped
+
+    def baselines(self, clean_similarity: np.ndarray) -> np.ndarray:
+        return np.percentile(clean_similarity, self.baseline_percentile, axis=0)
+
+    def __call__(self, positive: np.ndarray, clean: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        score = 1.0 / (1.0 + np.exp(-self.slope * (positive - baseline - self.margin)))
         return np.where(positive + self.clean_margin < clean, score * 0.3, score)
 
 
@@ -76,6 +95,8 @@ class CompactSafetyAnalyzer(Analyzer):
         clean = [(c.key, p) for c in self.concerns for p in c.clean_prototypes]
         self.clean_vectors = encoder.encode([p for _, p in clean])
         self.clean_owner = np.array([self.keys.index(k) for k, _ in clean])
+        self.semantic = np.array([c.semantic for c in self.concerns])
+        self.baseline = self.calibration.baselines(self.index.similarity(encoder.encode(read_clean_lines())))
 
     def preprocess(self, doc: SongDoc) -> dict[str, Any]:
         lines = doc.lines
@@ -96,7 +117,8 @@ class CompactSafetyAnalyzer(Analyzer):
 
     def line_scores(self, outputs: dict[str, Any]) -> np.ndarray:
         keywords = np.asarray(outputs["keywords"], dtype=np.float32)
-        embedded = self.calibration(np.asarray(outputs["similarity"]), np.asarray(outputs["clean"]))
+        embedded = self.calibration(np.asarray(outputs["similarity"]), np.asarray(outputs["clean"]), self.baseline)
+        embedded = np.where(self.semantic, embedded, 0.0)
         # A keyword hit and a semantic match reinforce each other; either alone still counts.
         both = 1.0 - (1.0 - keywords) * (1.0 - embedded)
         return np.maximum(np.maximum(keywords, embedded), np.where(keywords > 0, both, 0.0))
