@@ -36,6 +36,7 @@ class Label:
     severity: str | None = None
     emotion: str | None = None  # themes/concerns: the emotion they usually carry
     sentiment: str | None = None  # emotions: the sentiment they imply
+    theme: str | None = None  # concerns: the theme they usually come with
     suppressed_by: tuple[str, ...] = ()  # themes: concerns that contradict them
     semantic: bool = True  # concerns: False when only keywords may find it
 
@@ -122,6 +123,7 @@ def _label(entry: dict, group: str) -> Label:
         severity=severity,
         emotion=entry.get("emotion"),
         sentiment=entry.get("sentiment"),
+        theme=entry.get("theme"),
         suppressed_by=tuple(entry.get("suppressed_by", [])),
         semantic=bool(entry.get("semantic", True)),
     )
@@ -135,6 +137,8 @@ def _check_references(groups: dict[str, tuple[Label, ...]]) -> None:
         for label in groups[group]:
             if label.emotion and label.emotion not in emotions:
                 raise TaxonomyError(f"{group}.{label.key}: emotion {label.emotion!r} is not an emotion key")
+            if label.theme and label.theme not in {t.key for t in groups["themes"]}:
+                raise TaxonomyError(f"{group}.{label.key}: theme {label.theme!r} is not a theme key")
             unknown = set(label.suppressed_by) - concerns
             if unknown:
                 raise TaxonomyError(f"{group}.{label.key}: suppressed_by names unknown concerns {sorted(unknown)}")

@@ -3,7 +3,8 @@
 The sentence encoder alone reads a line's topic better than its mood. Songs about
 heartbreak are usually sad and songs of praise joyful, so the song's themes and concerns
 lean its emotion toward the emotions the taxonomy gives them; the emotion implies most of
-the sentiment; and a theme the taxonomy says a concern contradicts (worship in a song that
+the sentiment; a concern raises the theme it implies (a song about suicide is about
+death); and a theme the taxonomy says a concern contradicts (worship in a song that
 mocks God) is scaled down. All of these links are data in the taxonomy file.
 
 This stage runs no model: its ``_forward`` passes the earlier analyzers' outputs through.
@@ -20,6 +21,7 @@ from pipelines.taxonomy import Taxonomy
 
 THEME_PULL = 1.5  # weight of the theme hints on the emotion logits
 CONCERN_PULL = 1.5  # weight of the concern hints on the emotion logits
+CONCERN_THEME_PULL = 0.3  # share of a concern's score added to the theme it implies
 EMOTION_SHARE_OF_SENTIMENT = 0.8  # the rest comes from the sentiment analyzer itself
 
 
@@ -40,6 +42,11 @@ def reconcile(
     for label in taxonomy.themes:
         against = max((concerns.get(c, 0.0) for c in label.suppressed_by), default=0.0)
         adjusted_themes[label.key] = themes.get(label.key, 0.0) * (1.0 - against)
+    for concern in taxonomy.concerns:
+        if concern.theme in adjusted_themes:
+            # Only a concern that is clearly there says what the song is about.
+            strength = min(max((concerns.get(concern.key, 0.0) - 0.35) / 0.3, 0.0), 1.0)
+            adjusted_themes[concern.theme] += CONCERN_THEME_PULL * strength
     adjusted_themes = _normalised(adjusted_themes) if sum(adjusted_themes.values()) else dict(themes)
 
     keys = taxonomy.emotion_keys

@@ -12,7 +12,8 @@ from pipelines.analyzers.prototypes import PrototypeIndex, softmax, top_mean
 from pipelines.taxonomy import Taxonomy
 
 TEMPERATURE = 0.04
-LINE_WEIGHT = 0.5  # the rest is the whole song's mean vector
+LINE_WEIGHT = 0.5  # weight of the best lines; the rest is the whole song's mean vector
+VOTE_WEIGHT = 0.5  # weight of the share of lines leaning to each theme
 PRESENT_SHARE = 0.45  # a theme is present when its probability is this share of the top one
 MAX_THEMES = 3
 
@@ -33,6 +34,10 @@ class CompactThemeAnalyzer(Analyzer):
         self.keys = taxonomy.theme_keys
         self.index = PrototypeIndex(encoder, taxonomy.themes)
 
+    def preprocess(self, doc: SongDoc) -> list[str]:
+        # Every line, repeats included: a chorus sung four times weighs four times.
+        return [line.text for line in doc.prepared.lines]
+
     def _forward(self, inputs: list[list[str]]) -> list[dict[str, np.ndarray]]:
         outputs = []
         for lines in inputs:
@@ -44,8 +49,12 @@ class CompactThemeAnalyzer(Analyzer):
 
     def postprocess(self, outputs: dict[str, Any], doc: SongDoc) -> dict[str, Any]:
         line, song = np.asarray(outputs["line"]), np.asarray(outputs["song"])
-        raw = np.array(
-            [LINE_WEIGHT * top_mean(line[:, i], 3) + (1 - LINE_WEIGHT) * song[i] for i in range(len(self.keys))]
+        votes = np.mean([softmax(row, TEMPERATURE) for row in line], axis=0)
+        best_lines = np.array([top_mean(line[:, i], 3) for i in range(len(self.keys))])
+        raw = (
+            LINE_WEIGHT * best_lines
+            + (1 - LINE_WEIGHT) * song
+            + VOTE_WEIGHT * TEMPERATURE * np.log(votes + 1e-6)
         )
         probs = softmax(raw, TEMPERATURE)
         return {"themes": {k: round(float(p), 4) for k, p in zip(self.keys, probs, strict=True)}}
