@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,7 @@ LOAD_LINE = re.compile(
 
 @dataclass
 class Figures:
-    command: list[str]
+    command: list[str]  # the Dockerfile's CMD
     profile: str
     sessions: int
     rounds: int
@@ -69,6 +70,7 @@ class Figures:
     repeated_loads: list[str] = field(default_factory=list)
     script_errors: list[str] = field(default_factory=list)
     log_tail: list[str] = field(default_factory=list)
+    server_cmdline: list[str] = field(default_factory=list)  # as resolved on PATH
 
 
 def free_port() -> int:
@@ -229,8 +231,13 @@ def measure(
     bin_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
     cwd: Path = ROOT,
+    on_healthy: Callable[[dict[str, str]], None] | None = None,
 ) -> Figures:
-    """Start the image's command, load it with browser sessions, return the figures."""
+    """Start the image's command, load it with browser sessions, return the figures.
+
+    ``on_healthy(env)``, when given, runs once the server is healthy, before the sessions,
+    with the server's environment (a test runs the image's HEALTHCHECK command there).
+    """
     command = dockerfile.exec_form(dockerfile.only(dockerfile.load(), "CMD").value)
     figures = Figures(command=command, profile=profile, sessions=sessions, rounds=rounds)
     port = free_port()
@@ -242,6 +249,7 @@ def measure(
         )
         log = LogWatcher(proc.stdout, t0)
         log.start()
+        figures.server_cmdline = psutil.Process(proc.pid).cmdline()
         sampler = TreeSampler(proc.pid)
         sampler.start()
         poller = HealthPoller(port)
@@ -255,6 +263,8 @@ def measure(
                     figures.health_ok_s = time.perf_counter() - t0
                 else:
                     time.sleep(0.1)
+            if on_healthy is not None:
+                on_healthy(env)
             poller.start()
             results = asyncio.run(open_sessions(port, sessions, rounds, timeout))
             figures.all_sessions_done_s = time.perf_counter() - t0
