@@ -126,6 +126,15 @@ def _is_junk(line: str) -> bool:
     )
 
 
+def looks_binary(text: str) -> bool:
+    """NUL bytes, or more than 10% control characters, mean this is not text."""
+    if "\x00" in text:
+        return True
+    sample = text[:8192]
+    controls = len(CONTROL.findall(sample))
+    return bool(sample) and controls / len(sample) > 0.1
+
+
 def english_share(lines: Iterable[str]) -> float:
     words = [w for line in lines for w in re.findall(r"[^\W\d_]+", line.lower())]
     if not words:
@@ -137,12 +146,14 @@ def prepare(text: str) -> PreparedLyrics:
     """Clean lyrics and map each kept line to its line number in ``text``."""
     if not isinstance(text, str):
         raise LyricsError(f"lyrics must be text, got {type(text).__name__}")
+    if looks_binary(text):
+        raise LyricsError("this looks like binary data, not lyrics text (it is full of control characters)")
     notes: list[str] = []
     if "\ufffd" in text:
         notes.append("Some characters could not be decoded; the text may be in the wrong encoding.")
+    # Line numbers refer to ``text`` as given; only HTML with <br> tags (one line in the
+    # source, several on screen) is numbered after the tags become line breaks.
     source = BR_TAG.sub("\n", SCRIPT_BLOCK.sub("", text)) if "<" in text else text
-    # <br> tags add lines, so keep the mapping to the caller's original numbering only when
-    # the text had no such tags; otherwise number the lines of the tag-free text.
     lines: list[LyricLine] = []
     for number, raw in enumerate(source.splitlines(), start=1):
         if LRC_TAG.match(raw) or BRACKET_LINE.match(raw.strip()):

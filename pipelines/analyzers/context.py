@@ -62,10 +62,14 @@ def reconcile(
     probs /= probs.sum()
     adjusted_emotions = {k: round(float(p), 4) for k, p in zip(keys, probs, strict=True)}
 
+    # Half from the whole emotion distribution, half from the dominant emotion, so a
+    # song reported as joyful is not called negative because four small negative
+    # emotions add up.
+    dominant = max(adjusted_emotions, key=adjusted_emotions.get)
     implied = dict.fromkeys(taxonomy.sentiment_keys, 0.0)
     for label in taxonomy.emotions:
         if label.sentiment in implied:
-            implied[label.sentiment] += adjusted_emotions[label.key]
+            implied[label.sentiment] += 0.5 * adjusted_emotions[label.key] + 0.5 * (label.key == dominant)
     share = EMOTION_SHARE_OF_SENTIMENT
     adjusted_sentiments = _normalised(
         {k: share * implied[k] + (1 - share) * sentiments.get(k, 0.0) for k in implied}
