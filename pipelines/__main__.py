@@ -8,7 +8,7 @@ import logging
 import sys
 
 # Each module registers its own subcommand; order is the order of ``--help``.
-COMMAND_MODULES = ("analyze", "evaluate")
+COMMAND_MODULES = ("analyze", "evaluate", "settings")
 
 
 def build_parser() -> argparse.ArgumentParser:
