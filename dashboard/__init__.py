@@ -1,0 +1,1 @@
+"""Streamlit-only glue: resources, charts, memory probe, widgets. Pages stay thin."""

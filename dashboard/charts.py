@@ -1,0 +1,76 @@
+"""Pure chart builders: data in, Plotly figure out. No ``st.*`` calls here, so every chart
+is testable without a browser (tests assert traces and values)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import plotly.graph_objects as go
+
+VERDICT_COLOURS = {"approved": "#2e7d32", "review": "#f9a825", "flagged": "#c62828"}
+VERDICT_ORDER = ("approved", "review", "flagged")
+
+
+def _bar(x: Sequence[str], y: Sequence[float], title: str, colour: str | Sequence[str] = "#3b6ea5", y_title: str = "songs") -> go.Figure:
+    figure = go.Figure(go.Bar(x=list(x), y=list(y), marker_color=colour, text=[_fmt(v) for v in y], textposition="auto"))
+    figure.update_layout(title=title, yaxis_title=y_title, margin={"l": 40, "r": 10, "t": 50, "b": 40}, height=320)
+    return figure
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.2f}" if isinstance(value, float) and not value.is_integer() else f"{int(value)}"
+
+
+def verdict_mix(verdicts: Iterable[str], title: str = "Verdict mix") -> go.Figure:
+    """Songs per verdict, in a fixed order and colour."""
+    counts = Counter(verdicts)
+    return _bar(VERDICT_ORDER, [counts.get(v, 0) for v in VERDICT_ORDER], title, [VERDICT_COLOURS[v] for v in VERDICT_ORDER])
+
+
+def label_counts(values: Iterable[str | Sequence[str]], labels: Sequence[str], names: Mapping[str, str], title: str) -> go.Figure:
+    """Songs per label, for single labels (emotion) or lists of labels (themes, concerns)."""
+    counts: Counter[str] = Counter()
+    for value in values:
+        counts.update([value] if isinstance(value, str) else list(value))
+    return _bar([names.get(k, k) for k in labels], [counts.get(k, 0) for k in labels], title)
+
+
+def mean_scores(distributions: Iterable[Mapping[str, float]], labels: Sequence[str], names: Mapping[str, str], title: str) -> go.Figure:
+    """Mean score per label over songs: the shape of a playlist beyond the top labels."""
+    rows = list(distributions)
+    means = [sum(d.get(k, 0.0) for d in rows) / len(rows) if rows else 0.0 for k in labels]
+    return _bar([names.get(k, k) for k in labels], means, title, y_title="mean score")
+
+
+def score_bars(scores: Mapping[str, float], names: Mapping[str, str], title: str, highlight: Iterable[str] = ()) -> go.Figure:
+    """One song's scores for one task, strongest first; present labels stand out."""
+    marked = set(highlight)
+    ordered = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    figure = go.Figure(
+        go.Bar(
+            x=[value for _, value in ordered],
+            y=[names.get(key, key) for key, _ in ordered],
+            orientation="h",
+            marker_color=["#c62828" if key in marked else "#3b6ea5" for key, _ in ordered],
+            text=[f"{value:.2f}" for _, value in ordered],
+            textposition="auto",
+        )
+    )
+    figure.update_layout(
+        title=title, xaxis={"range": [0, 1]}, yaxis={"autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 50, "b": 20}, height=max(200, 28 * len(ordered) + 80),
+    )
+    return figure
+
+
+def memory_timeline(times: Sequence[float], rss_mb: Sequence[float], container_mb: Sequence[float], limit_mb: float | None, container_label: str) -> go.Figure:
+    """Process RSS and container memory over the last minutes (x: seconds ago)."""
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=list(times), y=list(rss_mb), name="process RSS (MB)", mode="lines"))
+    figure.add_trace(go.Scatter(x=list(times), y=list(container_mb), name=f"{container_label} used (MB)", mode="lines"))
+    if limit_mb:
+        figure.add_hline(y=limit_mb, line_dash="dash", annotation_text=f"{container_label} limit")
+    figure.update_layout(title="Memory, last minutes", xaxis_title="seconds ago", yaxis_title="MB", height=340,
+                         margin={"l": 40, "r": 10, "t": 50, "b": 40})
+    return figure
