@@ -1,8 +1,9 @@
 """Download the ``hf`` profile's models into HF_HOME: the Dockerfile's BAKE_HF_MODELS step.
 
 The models are the ones the settings name (every ``DISCERN_HF_*_MODEL`` setting, with its
-default or the value in the environment), so the image holds exactly what the hf profile
-loads. Per model it fetches the config and tokenizer files and one set of weights
+default or the value in the environment, at DISCERN_HF_REVISION), so the image holds
+exactly what the hf profile loads. Only the settings table is read, so the Dockerfile can
+run this before copying the rest of the code and keep the large layer cached. Per model it fetches the config and tokenizer files and one set of weights
 (safetensors when the repository has them, else the PyTorch .bin), never the TensorFlow,
 Flax or ONNX copies. Run: ``python deploy/bake_models.py`` (needs network access).
 """
@@ -28,6 +29,11 @@ def hf_model_ids() -> list[str]:
     return [settings[s.name] for s in SETTINGS if HF_MODEL_SETTING.match(s.name)]
 
 
+def hf_revision() -> str:
+    """The hub revision the hf profile loads (DISCERN_HF_REVISION)."""
+    return get_settings().discern_hf_revision
+
+
 def weight_files(repo_files: list[str]) -> list[str]:
     """The one set of PyTorch-loadable weights to fetch from a repository's file list."""
     top_level = [f for f in repo_files if "/" not in f]
@@ -38,7 +44,7 @@ def weight_files(repo_files: list[str]) -> list[str]:
     raise ValueError("no safetensors or PyTorch weights at the top level of the repository")
 
 
-def bake(model_ids: list[str]) -> int:
+def bake(model_ids: list[str], revision: str) -> int:
     from huggingface_hub import HfApi, snapshot_download
 
     api = HfApi()
@@ -47,8 +53,8 @@ def bake(model_ids: list[str]) -> int:
         if Path(model_id).exists():
             print(f"{model_id}: a local path, nothing to download")
             continue
-        weights = weight_files(api.list_repo_files(model_id))
-        folder = Path(snapshot_download(model_id, allow_patterns=[*SUPPORT_FILES, *weights]))
+        weights = weight_files(api.list_repo_files(model_id, revision=revision))
+        folder = Path(snapshot_download(model_id, revision=revision, allow_patterns=[*SUPPORT_FILES, *weights]))
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
         total += size
         print(f"{model_id}: {', '.join(weights)} ({size / 2**20:.0f} MB) in {folder}")
@@ -57,4 +63,4 @@ def bake(model_ids: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    bake(hf_model_ids())
+    bake(hf_model_ids(), hf_revision())

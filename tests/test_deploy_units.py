@@ -108,6 +108,34 @@ def test_bake_fetches_every_hf_model_the_settings_name(monkeypatch):
     assert {"facebook/bart-large-mnli", "unitary/toxic-bert", "cardiffnlp/twitter-roberta-base-sentiment-latest"} <= set(ids)
 
 
+def test_bake_names_the_same_models_as_the_hf_profile():
+    from pipelines.analyzers.registry import HF_MODEL_SETTINGS, hf_models
+
+    assert set(bake_models.hf_model_ids()) == {m.model_id for m in hf_models() if m.name in HF_MODEL_SETTINGS}
+    assert {m.revision for m in hf_models() if m.name in HF_MODEL_SETTINGS} == {bake_models.hf_revision()}
+
+
+def test_bake_downloads_one_weights_file_per_model_at_the_revision(monkeypatch, capsys):
+    import huggingface_hub
+
+    calls = []
+
+    class FakeApi:
+        def list_repo_files(self, model_id, revision):
+            return ["config.json", "model.safetensors", "pytorch_model.bin", "tf_model.h5"]
+
+    def fake_snapshot_download(model_id, revision, allow_patterns):
+        calls.append((model_id, revision, allow_patterns))
+        return str(Path(__file__).parent)
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    bake_models.bake(["org/a", "org/b"], "v1")
+    assert [(c[0], c[1]) for c in calls] == [("org/a", "v1"), ("org/b", "v1")]
+    assert all("model.safetensors" in c[2] and "pytorch_model.bin" not in c[2] and "*.json" in c[2] for c in calls)
+    assert "baked 2 models" in capsys.readouterr().out
+
+
 def test_bake_takes_one_set_of_pytorch_weights():
     files = ["config.json", "model.safetensors", "pytorch_model.bin", "tf_model.h5", "onnx/model.safetensors"]
     assert bake_models.weight_files(files) == ["model.safetensors"]
