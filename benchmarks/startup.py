@@ -4,16 +4,19 @@ Runs the Dockerfile's CMD (``streamlit run app.py``) with the Dockerfile's ENV, 
 local port with a fresh data folder, and measures:
 
 1. seconds until ``/_stcore/health`` answers "ok" (what the HEALTHCHECK sees);
-2. seconds until the models are ready: ``--sessions`` browser sessions connect at once over
-   Streamlit's websocket, as browsers do, and each runs the app ``--rounds`` times; the
-   first run loads the models, and the log's last model-load line marks them ready;
-3. peak RSS of the server's process tree under that load (sampled every 0.1 s);
-4. the slowest health answer and any failed one while the models load;
+2. seconds until a first browser gets the default page, and until the models are ready:
+   the server has gone idle and the log's last model-load line says when loading ended;
+3. memory (RSS of the server's process tree, sampled every 0.1 s) when ready, and its
+   peak under load: ``--sessions`` browsers at once on the Analyse lyrics page, each
+   pasting ``--rounds`` songs of the sample library and pressing Analyse, over Streamlit's
+   websocket exactly as a browser does;
+4. the slowest health answer and any failed one after the first "ok";
 5. the model-load lines of the log: one per model, none repeated (models load once).
 
     python benchmarks/startup.py [--sessions 4] [--rounds 3] [--profile compact] [--json out.json]
 
-The docker-compose files' memory limits and start periods come from these figures.
+The docker-compose files' memory limits and start periods come from these figures
+(deploy/measured-*.json; see the README's "Deploy" section).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from deploy import dockerfile  # noqa: E402
 
+SAMPLE_LIBRARY = ROOT / "pipelines" / "data" / "sample_library.json"
+ANALYSE_PAGE = "analyse_lyrics"  # pages/analyse_lyrics.py: a "Lyrics" text area, an "Analyse" button
 # The line pipelines/analyzers/loader.py logs per model load.
 LOAD_LINE = re.compile(
     r"loaded model (?P<name>\S+) \((?P<model_id>.*?)\) in (?P<seconds>[\d.]+)s, \+(?P<rss_added_mb>-?\d+) MB RSS"
@@ -57,10 +62,11 @@ class Figures:
     sessions: int
     rounds: int
     health_ok_s: float | None = None
-    first_page_s: float | None = None  # first session's first run finished
-    models_ready_s: float | None = None  # last model-load line appeared in the log
+    first_page_s: float | None = None  # a first browser got the default page
+    models_ready_s: float | None = None  # the last model-load line appeared in the log
     all_sessions_done_s: float | None = None
-    peak_rss_mb: float = 0.0
+    rss_ready_mb: float = 0.0  # models loaded, no session working
+    peak_rss_mb: float = 0.0  # the whole run, under the analysis load included
     rss_at_end_mb: float = 0.0
     health_max_latency_s: float = 0.0
     health_failures_after_ok: int = 0
@@ -125,6 +131,14 @@ class TreeSampler(threading.Thread):
                 total += proc.memory_info().rss
         return total / 2**20
 
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
     def run(self) -> None:
         while not self.done.is_set():
             try:
@@ -168,48 +182,106 @@ class HealthPoller(threading.Thread):
 
 @dataclass
 class SessionResult:
-    run_seconds: list[float]
-    first_finished_at: float  # time.perf_counter() when the first run finished
-    errors: list[str]
+    run_seconds: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
-async def browser_session(port: int, rounds: int, timeout: float) -> SessionResult:
-    """One session as a browser opens it, running the app ``rounds`` times."""
+class BrowserSession:
+    """One dashboard session over Streamlit's websocket, driven as a browser drives it."""
+
+    def __init__(self, ws, timeout: float, result: SessionResult) -> None:
+        self.ws, self.timeout, self.result = ws, timeout, result
+
+    async def run(self, page: str = "", widgets=()) -> list:
+        """Run ``page`` (default page: "") with these widget states; its elements."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        request = BackMsg()
+        request.rerun_script.query_string = ""
+        request.rerun_script.page_name = page
+        request.rerun_script.widget_states.widgets.extend(widgets)
+        start = time.perf_counter()
+        await self.ws.send(request.SerializeToString())
+        elements = []
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await asyncio.wait_for(self.ws.recv(), self.timeout))
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                elements.append(element)
+                if element.WhichOneof("type") == "exception":
+                    self.result.errors.append(f"{element.exception.type}: {element.exception.message}")
+            elif kind == "page_not_found":
+                self.result.errors.append(f"no page {page!r}")
+            elif kind == "script_finished":
+                if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    self.result.errors.append("the app failed to compile")
+                if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    break
+        self.result.run_seconds.append(time.perf_counter() - start)
+        return elements
+
+
+def _connect(port: int, timeout: float):
     import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    result = SessionResult([], 0.0, [])
-    async with websockets.connect(
+    return websockets.connect(
         f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None, open_timeout=timeout
-    ) as ws:
-        for _ in range(rounds):
-            request = BackMsg()
-            request.rerun_script.query_string = ""
-            request.rerun_script.page_script_hash = ""
-            start = time.perf_counter()
-            await ws.send(request.SerializeToString())
-            while True:
-                msg = ForwardMsg()
-                msg.ParseFromString(await asyncio.wait_for(ws.recv(), timeout))
-                kind = msg.WhichOneof("type")
-                if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-                    element = msg.delta.new_element
-                    if element.WhichOneof("type") == "exception":
-                        result.errors.append(f"{element.exception.type}: {element.exception.message}")
-                if kind == "script_finished":
-                    if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
-                        result.errors.append("the app failed to compile")
-                    if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                        break
-            result.run_seconds.append(time.perf_counter() - start)
-            if len(result.run_seconds) == 1:
-                result.first_finished_at = time.perf_counter()
+    )
+
+
+async def first_visit(port: int, timeout: float) -> SessionResult:
+    """One browser opening the dashboard's default page."""
+    result = SessionResult()
+    async with _connect(port, timeout) as ws:
+        await BrowserSession(ws, timeout, result).run()
     return result
 
 
-async def open_sessions(port: int, sessions: int, rounds: int, timeout: float) -> list[SessionResult]:
-    return await asyncio.gather(*(browser_session(port, rounds, timeout) for _ in range(sessions)))
+def widget_id(elements, kind: str, label: str) -> str | None:
+    for element in elements:
+        if element.WhichOneof("type") == kind and getattr(element, kind).label == label:
+            return getattr(element, kind).id
+    return None
+
+
+async def analysing_session(port: int, texts: list[str], timeout: float) -> SessionResult:
+    """A browser on the Analyse lyrics page pasting each text and pressing Analyse."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    result = SessionResult()
+    async with _connect(port, timeout) as ws:
+        session = BrowserSession(ws, timeout, result)
+        elements = await session.run(ANALYSE_PAGE)
+        text_id, button_id = widget_id(elements, "text_area", "Lyrics"), widget_id(elements, "button", "Analyse")
+        if text_id is None or button_id is None:
+            result.errors.append(f"page {ANALYSE_PAGE!r} has no 'Lyrics' text area and 'Analyse' button")
+            return result
+        for text in texts:
+            await session.run(
+                ANALYSE_PAGE, [WidgetState(id=text_id, string_value=text), WidgetState(id=button_id, trigger_value=True)]
+            )
+    return result
+
+
+async def analysis_load(port: int, sessions: int, rounds: int, timeout: float) -> list[SessionResult]:
+    songs = [song["lyrics"] for song in json.loads(SAMPLE_LIBRARY.read_text(encoding="utf-8"))["songs"]]
+    texts = [[songs[(i * rounds + r) % len(songs)] for r in range(rounds)] for i in range(sessions)]
+    return await asyncio.gather(*(analysing_session(port, t, timeout) for t in texts))
+
+
+def wait_until_idle(sampler: TreeSampler, timeout: float, busy_percent: float = 10.0) -> None:
+    """Return once the server's processes used under ``busy_percent`` of a core for 2 s."""
+    deadline = time.perf_counter() + timeout
+    quiet = 0
+    while quiet < 2:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the server was still busy after {timeout:.0f}s")
+        before = sampler.cpu_seconds()
+        time.sleep(1.0)
+        quiet = quiet + 1 if (sampler.cpu_seconds() - before) * 100 < busy_percent else 0
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -266,18 +338,25 @@ def measure(
             if on_healthy is not None:
                 on_healthy(env)
             poller.start()
-            results = asyncio.run(open_sessions(port, sessions, rounds, timeout))
+            results = [asyncio.run(first_visit(port, timeout))]
+            figures.first_page_s = time.perf_counter() - t0
+            wait_until_idle(sampler, timeout)  # models that load at start or on a visit are loaded
+            figures.rss_ready_mb = round(sampler.rss_mb(), 1)
+            results += asyncio.run(analysis_load(port, sessions, rounds, timeout))
             figures.all_sessions_done_s = time.perf_counter() - t0
-            time.sleep(1.0)  # a last sample of memory and the log after the load
+            wait_until_idle(sampler, timeout)
+            time.sleep(0.5)  # a last sample of memory and the log after the load
+        except Exception as exc:
+            exc.add_note("server log:\n" + "\n".join(line for _, line in log.lines[-40:]))
+            raise
         finally:
             poller.done.set()
             sampler.done.set()
             stop(proc)
             log.join(5)
-    runs = [s for r in results for s in r.run_seconds]
-    figures.first_page_s = min(r.first_finished_at for r in results) - t0
-    figures.run_seconds_median = statistics.median(runs)
-    figures.run_seconds_max = max(runs)
+    runs = [s for r in results[1:] for s in r.run_seconds[1:]]  # the Analyse runs
+    figures.run_seconds_median = statistics.median(runs) if runs else None
+    figures.run_seconds_max = max(runs, default=None)
     figures.script_errors = sorted({e for r in results for e in r.errors})
     figures.peak_rss_mb = round(sampler.peak_mb, 1)
     figures.rss_at_end_mb = round(sampler.last_mb, 1)
@@ -287,9 +366,9 @@ def measure(
     for at, line in log.lines:
         match = LOAD_LINE.search(line)
         if match:
+            figures.models_ready_s = at
             load = match.groupdict()
             figures.model_loads.append({**load, "seconds": float(load["seconds"]), "rss_added_mb": int(load["rss_added_mb"])})
-            figures.models_ready_s = at
             seen[load["name"]] = seen.get(load["name"], 0) + 1
     figures.repeated_loads = sorted(name for name, count in seen.items() if count > 1)
     figures.log_tail = [line for _, line in log.lines[-40:]]
@@ -306,7 +385,8 @@ def report(f: Figures) -> str:
         f"first page after       {s(f.first_page_s)}",
         f"models ready after     {s(f.models_ready_s)}",
         f"all sessions done      {s(f.all_sessions_done_s)}",
-        f"app run median/max     {s(f.run_seconds_median)} / {s(f.run_seconds_max)}",
+        f"Analyse median/max     {s(f.run_seconds_median)} / {s(f.run_seconds_max)}",
+        f"RSS when ready         {f.rss_ready_mb:.0f} MB",
         f"peak RSS (tree)        {f.peak_rss_mb:.0f} MB",
         f"RSS after the load     {f.rss_at_end_mb:.0f} MB",
         f"health while loading   slowest {f.health_max_latency_s:.2f}s, {f.health_failures_after_ok} failed",
@@ -321,8 +401,8 @@ def report(f: Figures) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", type=int, default=4, help="browser sessions opened at once")
-    parser.add_argument("--rounds", type=int, default=3, help="app runs per session")
+    parser.add_argument("--sessions", type=int, default=4, help="browsers analysing at once")
+    parser.add_argument("--rounds", type=int, default=3, help="songs each session analyses")
     parser.add_argument("--profile", default="compact", help="DISCERN_PROFILE of the server")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for health and each run")
     parser.add_argument("--bin-dir", type=Path, help="bin folder of the environment to run (default: this one's PATH)")
