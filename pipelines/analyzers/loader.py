@@ -91,7 +91,7 @@ def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
         loads,
         lambda: (
             CompactThemeAnalyzer(encoder, taxonomy),
-            CompactSentimentAnalyzer(encoder, taxonomy),
+            CompactSentimentAnalyzer(taxonomy),
             CompactEmotionAnalyzer(encoder, taxonomy),
             CompactSafetyAnalyzer(encoder, taxonomy),
             SongContextStage(taxonomy),  # needs all four above

@@ -1,7 +1,8 @@
 """Sentiment (single label): negative, neutral or positive.
 
-The compact profile combines VADER's lexicon scores per line (strong on explicit
-praise/complaint) with the encoder's similarity to sentiment prototypes.
+The compact profile scores lines with VADER's lexicon; the song context stage then
+reconciles this with the song's emotion, which carries most of the signal in lyrics
+(similarity to sentiment prototypes added nothing measurable on the dev set).
 """
 
 from __future__ import annotations
@@ -31,20 +32,14 @@ class CompactSentimentAnalyzer(Analyzer):
     task = "sentiment"
     assigns = ("sentiments",)
 
-    def __init__(self, encoder: SentenceEncoder, taxonomy: Taxonomy) -> None:
+    def __init__(self, taxonomy: Taxonomy) -> None:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-        self.encoder = encoder
         self.vader = SentimentIntensityAnalyzer()
         self.keys = taxonomy.sentiment_keys
-        self.index = PrototypeIndex(encoder, taxonomy.sentiments, use_description=False)
 
     def _forward(self, inputs: list[list[str]]) -> list[dict[str, np.ndarray]]:
-        outputs = []
-        for lines in inputs:
-            compounds = np.array([self.vader.polarity_scores(line)["compound"] for line in lines])
-            outputs.append({"compound": compounds, "line": self.index.similarity(self.encoder.encode(lines))})
-        return outputs
+        return [{"compound": np.array([self.vader.polarity_scores(line)["compound"] for line in lines])} for lines in inputs]
 
     def postprocess(self, outputs: dict[str, Any], doc: SongDoc) -> dict[str, Any]:
         return {"sentiments": sentiment_distribution(np.asarray(outputs["compound"]), self.keys)}
