@@ -32,6 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCERN_TORCH_THREADS", int, 1, "Intra-op torch threads per process; 1 is fastest and steadiest on a 2-core box."),
     Setting("DISCERN_BATCH_SIZE", int, 64, "Lines or chunks encoded per model call."),
     Setting("DISCERN_JOB_BATCH_SIZE", int, 32, "Songs a job runner analyses and commits per batch."),
+    Setting("DISCERN_JOB_LEASE_SECONDS", int, 120, "Seconds a job runner's lease lasts between heartbeats; a crashed runner's job is taken over after this (at once on the same host)."),
     Setting("DISCERN_MAX_LYRICS_BYTES", int, 1_000_000, "Longest lyrics text accepted for analysis, in bytes; longer input is refused with a message."),
     Setting("DISCERN_MAX_UPLOAD_MB", int, 50, "Largest file the import page and CLI accept, in megabytes."),
     Setting("DISCERN_ADMIN_PASSWORD", str, "", "Password of the admin page; the page refuses to open while it is empty."),
