@@ -1,0 +1,260 @@
+"""Lyrics providers against recorded answers: LRCLIB (get, search fallback, instrumental,
+not found, malformed), Genius (API search + song page parsing, auth errors, layout
+changes) and a local folder of lyrics files."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from pipelines.connectors.genius import GeniusProvider, lyrics_from_page
+from pipelines.connectors.http import ConnectorAuthError, ConnectorUnavailable, TokenBucket
+from pipelines.connectors.lyrics_providers import (
+    INSTRUMENTAL_TEXT,
+    LocalFilesProvider,
+    LrclibProvider,
+    artist_matches,
+    build_providers,
+    configured_providers,
+    title_matches,
+)
+from pipelines.lyrics import prepare
+from pipelines.settings import Settings
+from tests.http_fixtures import RecordedServer, fixture_text, html_answer, json_answer
+
+SETTINGS = Settings({"DISCERN_HTTP_RETRIES": "2", "DISCERN_GENIUS_TOKEN": "genius-test-token"})
+QUIET = {"bucket": TokenBucket(0), "sleep": lambda seconds: None}
+
+
+def lrclib(server: RecordedServer) -> LrclibProvider:
+    return LrclibProvider("https://lrclib.test", settings=SETTINGS, transport=server.transport, **QUIET)
+
+
+def genius(server: RecordedServer) -> GeniusProvider:
+    return GeniusProvider("genius-test-token", settings=SETTINGS, transport=server.transport, **QUIET)
+
+
+# ---------------------------------------------------------------- LRCLIB
+
+
+def test_lrclib_get_sends_title_artist_album_and_duration_and_keeps_the_raw_text():
+    server = RecordedServer().add("GET", "/api/get", json_answer("lrclib/get_found.json"))
+    found = lrclib(server).find("Lanterns on the Water", "The Quiet Harbour", "Tidelines", 214_400)
+    assert found.status == "found" and found.source == "lrclib"
+    assert found.url == "https://lrclib.test/api/get/4242"
+    params = dict(server.requests[0].url.params)
+    assert params == {
+        "track_name": "Lanterns on the Water", "artist_name": "The Quiet Harbour", "album_name": "Tidelines", "duration": "214"
+    }
+    assert "Discern" in server.requests[0].headers["User-Agent"]
+    # Stored raw (section markers and all); the engine's preparation cleans it.
+    assert found.text.startswith("[Verse 1]\nWe hung our lanterns")
+    assert [line.text for line in prepare(found.text).lines][:2] == [
+        "We hung our lanterns on the water", "And watched the harbour learn to glow"
+    ]
+
+
+def test_lrclib_falls_back_to_search_and_picks_the_matching_track():
+    server = (
+        RecordedServer()
+        .add("GET", "/api/get", json_answer("lrclib/get_not_found.json", 404))
+        .add("GET", "/api/search", json_answer("lrclib/search_results.json"))
+    )
+    found = lrclib(server).find("Paper Boats", "Marigold Street, Ada Stone", "", 201_000)
+    assert server.paths() == ["/api/get", "/api/search"]
+    assert dict(server.requests[1].url.params) == {"track_name": "Paper Boats", "artist_name": "Marigold Street, Ada Stone"}
+    assert found.status == "found" and found.url.endswith("/7003")
+    # Only synced lyrics: LRC timestamps and tags go at preparation.
+    assert [line.text for line in prepare(found.text).lines] == [
+        "Folded up the Sunday paper", "Sent it sailing down the drain",
+        "Paper boats and borrowed courage", "We will race them through the rain",
+    ]
+
+
+def test_lrclib_not_found_when_search_has_no_match():
+    server = (
+        RecordedServer()
+        .add("GET", "/api/get", json_answer("lrclib/get_not_found.json", 404))
+        .add("GET", "/api/search", json_answer([]))
+    )
+    lookup = lrclib(server).find("Unknown Song", "Nobody")
+    assert lookup.status == "not_found" and "no track" in lookup.message
+    assert "album_name" not in server.requests[0].url.params and "duration" not in server.requests[0].url.params
+
+
+def test_lrclib_instrumental_is_found_as_an_instrumental_marker():
+    server = RecordedServer().add("GET", "/api/get", json_answer("lrclib/get_instrumental.json"))
+    lookup = lrclib(server).find("Harbour Lights (Interlude)", "The Quiet Harbour")
+    assert lookup.status == "found" and lookup.instrumental and lookup.text == INSTRUMENTAL_TEXT
+    assert prepare(lookup.text).is_empty  # the engine reports "no lyrics to analyse"
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (httpx.Response(200, text="<html>Bad gateway page</html>"), "not JSON"),
+        (json_answer({"trackName": 5}), "without a trackName"),
+        (json_answer({"trackName": "X", "artistName": "Y", "plainLyrics": ["a", "b"]}), "plainLyrics is list"),
+        (json_answer({"unexpected": "shape"}), "without a trackName"),
+    ],
+)
+def test_lrclib_malformed_answers_are_song_errors(answer, message):
+    server = RecordedServer().add("GET", "/api/get", answer)
+    lookup = lrclib(server).find("X", "Y")
+    assert lookup.status == "error" and message in lookup.message
+
+
+def test_lrclib_search_that_is_not_a_list_is_an_error():
+    server = (
+        RecordedServer()
+        .add("GET", "/api/get", json_answer("lrclib/get_not_found.json", 404))
+        .add("GET", "/api/search", json_answer({"tracks": []}))
+    )
+    assert lrclib(server).find("X", "Y").status == "error"
+
+
+def test_lrclib_server_errors_after_retries_are_song_errors_and_offline_raises():
+    server = RecordedServer().add("GET", "/api/get", httpx.Response(502))
+    lookup = lrclib(server).find("X", "Y")
+    assert lookup.status == "error" and "HTTP 502 after 3 tries" in lookup.message
+    offline = RecordedServer().add("GET", "/api/get", httpx.ConnectError("[Errno 111] Connection refused"))
+    with pytest.raises(ConnectorUnavailable, match="LRCLIB is unreachable"):
+        lrclib(offline).find("X", "Y")
+
+
+# ---------------------------------------------------------------- Genius
+
+
+def test_genius_searches_with_the_token_and_reads_the_page():
+    server = (
+        RecordedServer()
+        .add("GET", "api.genius.com/search", json_answer("genius/search.json"))
+        .add("GET", "genius.com/Juniper-vale-bright-morning-road-lyrics", html_answer("genius/song_page.html"))
+    )
+    lookup = genius(server).find("Bright Morning Road", "Juniper Vale")
+    assert lookup.status == "found" and lookup.url == "https://genius.com/Juniper-vale-bright-morning-road-lyrics"
+    search, page = server.requests
+    assert search.headers["Authorization"] == "Bearer genius-test-token"
+    assert search.url.params["q"] == "Bright Morning Road Juniper Vale"
+    assert "Authorization" not in page.headers  # the token never goes to the web page
+    lines = [line.text for line in prepare(lookup.text).lines]
+    assert lines == [
+        "I left the porch light burning",
+        "Coffee on the stove & the kettle singing",
+        "Walking out to meet the morning",
+        "Every step a little lighter",
+        "Oh, the bright morning road",
+        "Carries more than I can hold",
+        "Oh, the bright morning road",
+        "Leads me home",
+    ]
+
+
+def test_genius_page_parser_keeps_line_breaks_and_skips_page_furniture():
+    text, instrumental = lyrics_from_page(fixture_text("genius/song_page.html"))
+    assert not instrumental
+    assert "Contributors" not in text and "You might also like" not in text and "Written By" not in text
+    assert text.splitlines()[:3] == ["[Verse 1]", "I left the porch light burning", "Coffee on the stove & the kettle singing"]
+    assert "[Chorus: Juniper Vale & Ada Stone]" in text.splitlines()
+
+
+def test_genius_no_matching_hit_is_not_found():
+    server = RecordedServer().add("GET", "/search", json_answer("genius/search.json"))
+    assert genius(server).find("Bright Morning Road", "Somebody Unrelated").status == "not_found"
+    empty = RecordedServer().add("GET", "/search", json_answer("genius/search_empty.json"))
+    assert genius(empty).find("Anything", "Anyone").status == "not_found"
+
+
+def test_genius_layout_change_is_an_error_and_instrumental_pages_are_found():
+    server = (
+        RecordedServer()
+        .add("GET", "/search", json_answer("genius/search.json"))
+        .add("GET", "/Juniper-vale-bright-morning-road-lyrics", html_answer("genius/page_without_lyrics.html"))
+    )
+    lookup = genius(server).find("Bright Morning Road", "Juniper Vale")
+    assert lookup.status == "error" and "layout may have changed" in lookup.message
+
+    server = (
+        RecordedServer()
+        .add("GET", "/search", json_answer("genius/search.json"))
+        .add("GET", "/Juniper-vale-bright-morning-road-lyrics", html_answer("genius/instrumental_page.html"))
+    )
+    lookup = genius(server).find("Bright Morning Road", "Juniper Vale")
+    assert lookup.status == "found" and lookup.instrumental
+
+
+def test_genius_bad_token_stops_the_source_and_malformed_search_is_an_error():
+    server = RecordedServer().add("GET", "/search", json_answer("genius/unauthorized.json", 401))
+    with pytest.raises(ConnectorAuthError, match="Genius refused the request"):
+        genius(server).find("X", "Y")
+    malformed = RecordedServer().add("GET", "/search", json_answer({"meta": {"status": 200}}))
+    lookup = genius(malformed).find("X", "Y")
+    assert lookup.status == "error" and "response.hits" in lookup.message
+
+
+def test_genius_refuses_page_urls_off_genius():
+    data = {"response": {"hits": [{"type": "song", "result": {
+        "title": "X", "artist_names": "Y", "url": "http://169.254.169.254/latest/meta-data"}}]}}
+    server = RecordedServer().add("GET", "/search", json_answer(data))
+    lookup = genius(server).find("X", "Y")
+    assert lookup.status == "error" and "not on genius.com" in lookup.message
+    assert len(server.requests) == 1
+
+
+def test_genius_page_gone_is_not_found():
+    server = (
+        RecordedServer()
+        .add("GET", "/search", json_answer("genius/search.json"))
+        .add("GET", "/Juniper-vale-bright-morning-road-lyrics", httpx.Response(404, text="<html>gone</html>"))
+    )
+    assert genius(server).find("Bright Morning Road", "Juniper Vale").status == "not_found"
+
+
+# ---------------------------------------------------------------- local files
+
+
+def test_local_files_match_artist_and_title(tmp_path):
+    (tmp_path / "The Quiet Harbour - Lanterns on the Water.txt").write_text("Hold the light\nHold the light\n", encoding="utf-8")
+    sub = tmp_path / "more"
+    sub.mkdir()
+    (sub / "Marigold Street - Paper Boats.lrc").write_text("[ti: Paper Boats]\n[00:01.00] Folded up the paper\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not a song file", encoding="utf-8")
+    provider = LocalFilesProvider(tmp_path, settings=SETTINGS)
+    found = provider.find("Lanterns On The Water", "the quiet harbour")
+    assert found.status == "found" and found.source == "file:The Quiet Harbour - Lanterns on the Water.txt"
+    assert provider.find("Paper Boats", "Marigold Street, Ada Stone").status == "found"
+    assert provider.find("Missing", "Nobody").status == "not_found"
+
+
+def test_local_files_refuse_binary_and_empty_files(tmp_path):
+    (tmp_path / "A - Binary.txt").write_bytes(b"\x00\x01\x02PNG")
+    (tmp_path / "A - Empty.txt").write_text("[Instrumental]\n", encoding="utf-8")
+    provider = LocalFilesProvider(tmp_path, settings=SETTINGS)
+    assert provider.find("Binary", "A").status == "error"
+    assert provider.find("Empty", "A").status == "not_found"
+    assert LocalFilesProvider(tmp_path / "nope", settings=SETTINGS).find("X", "Y").status == "error"
+
+
+# ---------------------------------------------------------------- matching and configuration
+
+
+def test_title_and_artist_matching():
+    assert title_matches("Paper Boats", "Paper Boats (feat. Ada Stone)")
+    assert title_matches("Paper Boats - 2011 Remaster", "paper boats")
+    assert not title_matches("Paper Boats", "Paper Boats Forever")
+    assert artist_matches("Marigold Street, Ada Stone", "Ada Stone & Friends")
+    assert artist_matches("", "Anyone")
+    assert not artist_matches("Marigold Street", "Someone Else Entirely")
+
+
+def test_configured_providers_follow_the_order_and_skip_unconfigured(tmp_path):
+    assert configured_providers(Settings({})) == ["lrclib"]
+    settings = Settings({"DISCERN_LYRICS_PROVIDERS": "local, genius ,lrclib", "DISCERN_GENIUS_TOKEN": "t",
+                         "DISCERN_LYRICS_DIR": str(tmp_path)})
+    assert configured_providers(settings) == ["local", "genius", "lrclib"]
+    providers = build_providers(settings, transport=RecordedServer().transport)
+    assert [p.name for p in providers] == ["local", "genius", "lrclib"]
+    for provider in providers:
+        provider.close()
+    with pytest.raises(ValueError, match="unknown sources \\['musixmatch'\\]"):
+        configured_providers(Settings({"DISCERN_LYRICS_PROVIDERS": "lrclib,musixmatch"}))
