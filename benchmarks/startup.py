@@ -399,6 +399,18 @@ def report(f: Figures) -> str:
     return "\n".join(lines)
 
 
+def record(f: Figures) -> dict:
+    """The figures with where and when they were measured, without the log."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    figures = {k: v for k, v in asdict(f).items() if k not in {"log_tail", "server_cmdline"}}
+    return {
+        **figures,
+        "measured_at": time.strftime("%Y-%m-%d"),
+        "commit": commit.strip(),
+        "machine": f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=4, help="browsers analysing at once")
@@ -406,12 +418,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="compact", help="DISCERN_PROFILE of the server")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for health and each run")
     parser.add_argument("--bin-dir", type=Path, help="bin folder of the environment to run (default: this one's PATH)")
+    parser.add_argument("--app-dir", type=Path, default=ROOT, help="folder to start the command in (default: this repository)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra server variable (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    figures = measure(args.sessions, args.rounds, args.profile, args.timeout, args.bin_dir)
+    extra = dict(item.split("=", 1) for item in args.env)
+    figures = measure(args.sessions, args.rounds, args.profile, args.timeout, args.bin_dir, extra, args.app_dir)
     print(report(figures))
     if args.json:
-        args.json.write_text(json.dumps(asdict(figures), indent=2))
+        args.json.write_text(json.dumps(record(figures), indent=2) + "\n")
     return 1 if figures.script_errors or figures.repeated_loads else 0
 
 
