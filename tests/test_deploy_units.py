@@ -136,6 +136,21 @@ def test_bake_downloads_one_weights_file_per_model_at_the_revision(monkeypatch, 
     assert "baked 2 models" in capsys.readouterr().out
 
 
+def test_bake_runs_with_only_the_files_the_dockerfile_copies_before_it(tmp_path):
+    copies = [i.value.split() for i in dockerfile.load() if i.keyword == "COPY"]
+    bake_layer = copies[copies.index(["deploy/bake_models.py", "deploy/"]) - 1 :][:2]
+    for *sources, target in bake_layer:
+        for source in sources:
+            (tmp_path / target).mkdir(parents=True, exist_ok=True)
+            (tmp_path / target / Path(source).name).write_bytes((ROOT / source).read_bytes())
+    probe = "import bake_models; print(len(bake_models.hf_model_ids()), bake_models.hf_revision())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path / "deploy", capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["4", "main"]
+
+
 def test_bake_takes_one_set_of_pytorch_weights():
     files = ["config.json", "model.safetensors", "pytorch_model.bin", "tf_model.h5", "onnx/model.safetensors"]
     assert bake_models.weight_files(files) == ["model.safetensors"]
