@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deploy import dockerfile
 
@@ -85,3 +86,7 @@ def test_image_command_is_healthy_and_ready_within_the_start_period(image_venv):
     assert not figures.repeated_loads, report
     assert figures.models_ready_s <= start_period, report
     assert figures.health_failures_after_ok == 0, report
+    # And it fits in the development container's memory limit, which is the smaller one.
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    limit = compose["services"]["app"]["deploy"]["resources"]["limits"]["memory"]
+    assert figures.peak_rss_mb < int(limit.removesuffix("M")), report
