@@ -151,7 +151,7 @@ def test_one_page_of_items_skips_episodes_and_removed_tracks():
         2, "Marigold Street, Ada Stone", "Gutter Rain", 201000, True, "spotify:track:1301WleyT98MSxVHPZCA6M"
     )
     assert result.tracks[2].is_local and result.tracks[2].uri.startswith("spotify:local:")
-    assert result.skipped == ["item 3: a episode, not a song", "item 4: no longer available on Spotify"]
+    assert result.skipped == ["item 3: not a song but an episode", "item 4: no longer available on Spotify"]
     assert progress[-1][:2] == (5, 5)
     params = server.requests[1].url.params
     assert (params["limit"], params["offset"]) == (str(PAGE_SIZE), "0")

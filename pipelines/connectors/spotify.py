@@ -333,7 +333,8 @@ def _track(entry: Any, position: int) -> SpotifyTrack | str:
     if not isinstance(track, dict):
         return "not an object"
     if track.get("type", "track") != "track":
-        return f"a {track.get('type')}, not a song"
+        kind = str(track.get("type"))
+        return f"not a song but {'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
     uri, name = track.get("uri"), track.get("name")
     if not isinstance(uri, str) or not isinstance(name, str) or not name.strip():
         return "a track without a uri or name"

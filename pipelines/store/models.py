@@ -262,3 +262,45 @@ class LibraryState(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+LOOKUP_STATUSES = ("found", "not_found", "error")
+
+
+class CachedLyricsLookup(Base):
+    """What one online lyrics source answered for one song query, kept until ``expires_at``
+    (by default found 7 days, not found 1 day, error 12 hours) so it is not asked again."""
+
+    __tablename__ = "lyrics_lookups"
+    __table_args__ = (
+        UniqueConstraint("provider", "query_key"),
+        CheckConstraint(_in("status", LOOKUP_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))  # lrclib, genius
+    query_key: Mapped[str] = mapped_column(String(64))  # sha256 of the normalised title|artist|album|seconds
+    query: Mapped[str] = mapped_column(Text)  # the readable query, for a person looking at the table
+    status: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)  # raw lyrics as the source gave them (found only)
+    url: Mapped[str] = mapped_column(String(1000), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    instrumental: Mapped[bool] = mapped_column(default=False)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RemotePlaylist(Base):
+    """Where a library playlist came from online (a Spotify playlist) and the version of it
+    last imported: the same snapshot id again means nothing changed."""
+
+    __tablename__ = "remote_playlists"
+    __table_args__ = (UniqueConstraint("system", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"), unique=True)
+    system: Mapped[str] = mapped_column(String(40))  # "spotify"
+    remote_id: Mapped[str] = mapped_column(String(200))
+    snapshot_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
