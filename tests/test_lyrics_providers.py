@@ -82,6 +82,13 @@ def test_lrclib_not_found_when_search_has_no_match():
     assert "album_name" not in server.requests[0].url.params and "duration" not in server.requests[0].url.params
 
 
+def test_lrclib_without_an_artist_only_searches_by_title():
+    server = RecordedServer().add("GET", "/api/search", json_answer("lrclib/search_results.json"))
+    lookup = lrclib(server).find("Paper Boats", "", "", 201_000)
+    assert server.paths() == ["/api/search"] and dict(server.requests[0].url.params) == {"track_name": "Paper Boats"}
+    assert lookup.status == "found" and lookup.url.endswith("/7003")  # the closest duration
+
+
 def test_lrclib_instrumental_is_found_as_an_instrumental_marker():
     server = RecordedServer().add("GET", "/api/get", json_answer("lrclib/get_instrumental.json"))
     lookup = lrclib(server).find("Harbour Lights (Interlude)", "The Quiet Harbour")

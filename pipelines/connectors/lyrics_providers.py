@@ -150,15 +150,17 @@ class LrclibProvider:
         return song_level_errors(self.name, lambda: self._find(title, artist, album, duration_ms))
 
     def _find(self, title: str, artist: str, album: str, duration_ms: int | None) -> LyricsLookup:
-        params: dict[str, Any] = {"track_name": title, "artist_name": artist}
-        if album:
-            params["album_name"] = album
-        if duration_ms:
-            params["duration"] = round(duration_ms / 1000)
-        status, data = self.client.get_json("/api/get", params=params, allow=(404,))
-        if status == 200:
-            return self._record(self._as_record(data))
-        _, results = self.client.get_json("/api/search", params={"track_name": title, "artist_name": artist})
+        if artist.strip():  # the exact match needs an artist; without one, search by title
+            params: dict[str, Any] = {"track_name": title, "artist_name": artist}
+            if album:
+                params["album_name"] = album
+            if duration_ms:
+                params["duration"] = round(duration_ms / 1000)
+            status, data = self.client.get_json("/api/get", params=params, allow=(404,))
+            if status == 200:
+                return self._record(self._as_record(data))
+        search = {"track_name": title, **({"artist_name": artist} if artist.strip() else {})}
+        _, results = self.client.get_json("/api/search", params=search)
         if not isinstance(results, list):
             raise MalformedResponse(f"LRCLIB search answered {type(results).__name__}, not a list", provider=self.name)
         candidates = [
