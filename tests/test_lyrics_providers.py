@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.connectors.genius import GeniusProvider, lyrics_from_page
 from pipelines.connectors.http import ConnectorAuthError, ConnectorUnavailable, TokenBucket
@@ -265,3 +267,16 @@ def test_configured_providers_follow_the_order_and_skip_unconfigured(tmp_path):
         provider.close()
     with pytest.raises(ValueError, match="unknown sources \\['musixmatch'\\]"):
         configured_providers(Settings({"DISCERN_LYRICS_PROVIDERS": "lrclib,musixmatch"}))
+
+
+HTML_PIECES = ["<div>", "</div>", "<br>", "<br/>", "</br>", "<span>", "</span>", "<a href='x'>", "</a>", "<p>",
+               '<div data-lyrics-container="true">', '<div data-exclude-from-selection="true">', "&amp;", "&#x41;",
+               "&bogus;", "<", ">", "</", "line of words", "\n", "<script>", "</script>", "<!-- note -->", "<img src=x>"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(HTML_PIECES), max_size=40).map("".join))
+def test_the_page_parser_never_fails_on_broken_html(html):
+    text, instrumental = lyrics_from_page('<div data-lyrics-container="true">' + html)
+    assert isinstance(text, str) and isinstance(instrumental, bool)
+    assert "data-lyrics-container" not in text

@@ -54,7 +54,9 @@ class _LyricsContainers(HTMLParser):
         if tag in VOID_TAGS:
             return
         self.stack.append(tag)
-        if self.skip_depth is None and attributes.get("data-exclude-from-selection") == "true":
+        if self.skip_depth is None and (
+            attributes.get("data-exclude-from-selection") == "true" or tag in {"script", "style", "template"}
+        ):
             self.skip_depth = len(self.stack)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
