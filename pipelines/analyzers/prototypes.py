@@ -31,18 +31,21 @@ class PrototypeIndex:
             owners.extend([i] * len(examples))
         self.vectors = encoder.encode(texts)
         self.owners = np.asarray(owners)
+        # Each label's prototype columns, padded with a column that is always -inf, so
+        # one gather and one sort score every label at once.
+        counts = np.bincount(self.owners, minlength=len(self.keys))
+        self._columns = np.full((len(self.keys), max(2, counts.max())), len(texts))
+        for i in range(len(self.keys)):
+            self._columns[i, : counts[i]] = np.flatnonzero(self.owners == i)
+        self._single = counts < 2
 
     def similarity(self, vectors: np.ndarray) -> np.ndarray:
         sims = vectors @ self.vectors.T  # [n_lines, n_prototypes]
-        out = np.zeros((vectors.shape[0], len(self.keys)), dtype=np.float32)
-        for i in range(len(self.keys)):
-            block = sims[:, self.owners == i]
-            if block.shape[1] >= 2:
-                top2 = np.sort(block, axis=1)[:, -2:]
-                out[:, i] = 0.65 * top2[:, 1] + 0.35 * top2[:, 0]
-            else:
-                out[:, i] = block[:, 0]
-        return out
+        padded = np.concatenate([sims, np.full((sims.shape[0], 1), -np.inf, dtype=sims.dtype)], axis=1)
+        top2 = np.sort(padded[:, self._columns], axis=2)[:, :, -2:]  # [n_lines, n_labels, 2]
+        best, second = top2[:, :, 1], top2[:, :, 0]
+        out = np.where(self._single, best, 0.65 * best + 0.35 * second)
+        return out.astype(np.float32, copy=False)
 
 
 def softmax(x: np.ndarray, temperature: float) -> np.ndarray:
