@@ -1,4 +1,5 @@
-"""``python -m pipelines analyze``: analyse a file of songs (``--input``/``--output``)."""
+"""``python -m pipelines analyze``: analyse a file of songs (``--input``/``--output``) or a
+library playlist through a durable job (``--playlist``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,22 @@ from pipelines.commands.analyze_file import add_model_arguments, run_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("analyze", help="analyse songs from a JSONL/CSV file")
-    parser.add_argument("--input", required=True, help="JSON Lines or CSV with id, title, artist, lyrics")
-    parser.add_argument("--output", required=True, help="JSON Lines written with one result per song")
+    parser = subparsers.add_parser("analyze", help="analyse songs from a JSONL/CSV file or a library playlist")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="JSON Lines or CSV with id, title, artist, lyrics (needs --output)")
+    source.add_argument("--playlist", help="name of a library playlist: analysed by a resumable job, results stored")
+    parser.add_argument("--output", help="with --input: JSON Lines written with one result per song")
     add_model_arguments(parser)
-    parser.set_defaults(handler=run_file)
+    parser.set_defaults(handler=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.playlist is not None:
+        if args.output:
+            args.parser.error("--output goes with --input; --playlist stores results in the library")
+        from pipelines.commands.analyze_playlist import run_playlist
+
+        return run_playlist(args)
+    if not args.output:
+        args.parser.error("--input needs --output")
+    return run_file(args)

@@ -1,0 +1,342 @@
+"""Durable analysis jobs: a job row with one item per song, worked by one runner at a time.
+
+How a runner stays correct when processes die or two of them meet:
+
+* The job's lease (``lease_owner``/``lease_expires_at``) is taken with one conditional
+  UPDATE, so only one runner works a job. A lease is taken over once it expires, or at
+  once when its owner is a dead process on this host (the common crash-and-restart case).
+* Items are claimed a batch at a time with a conditional UPDATE (and FOR UPDATE SKIP
+  LOCKED on PostgreSQL). A batch's results, its items' statuses and the lease renewal are
+  committed in one transaction, and each item is written only if this runner still holds
+  its claim: a runner whose lease was taken over cannot store anything twice. The unique
+  (song, analyzer version, lyrics hash) constraint on analyses backs this up.
+* A crash loses at most the batch in flight; its items go back to pending when the next
+  runner takes the lease, and everything committed before stays done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipelines.analyzers.loader import AnalyzerSet
+from pipelines.engine import AnalysisFailure, SongInput, analyze_batch
+from pipelines.job_queue import (
+    JobProgress,
+    cancel_job,
+    create_job,
+    create_playlist_job,
+    find_open_job,
+    job_progress,
+    list_jobs,
+)
+from pipelines.settings import get_settings
+from pipelines.store.models import AnalysisJob, AnalysisJobItem, Lyrics, Song, utcnow
+from pipelines.store.repository import cached_analysis, save_analysis
+
+log = logging.getLogger("discern.jobs")
+
+# The queue functions are re-exported: ``pipelines.jobs`` is the one import for callers.
+__all__ = [
+    "JobProgress",
+    "JobRunner",
+    "RunOutcome",
+    "cancel_job",
+    "create_job",
+    "create_playlist_job",
+    "find_open_job",
+    "job_progress",
+    "list_jobs",
+    "runner_id",
+]
+
+
+def runner_id() -> str:
+    """host:pid:random; the host and pid let a restarted runner see its predecessor is dead."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_is_dead(owner: str | None) -> bool:
+    """True only when ``owner`` ran on this host and its process is gone.
+
+    A reused pid would look alive and simply wait for the lease to expire, which is safe.
+    """
+    try:
+        host, pid, _ = (owner or "").split(":")
+        if host != socket.gethostname() or int(pid) == os.getpid():
+            return False
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError, OSError):
+        return False
+    return False
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job_id: int
+    status: str  # the job's status when the runner stopped, or "busy" (another runner holds it)
+    analysed: int = 0
+    cached: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+class JobRunner:
+    """Works jobs with one loaded ``AnalyzerSet``; sessions come from ``sessions``."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        analyzers: AnalyzerSet,
+        *,
+        batch_size: int | None = None,
+        lease_seconds: int | None = None,
+        owner: str | None = None,
+    ) -> None:
+        settings = get_settings()
+        self.sessions = sessions
+        self.analyzers = analyzers
+        self.batch_size = batch_size or settings.discern_job_batch_size
+        self.lease = timedelta(seconds=lease_seconds or settings.discern_job_lease_seconds)
+        self.owner = owner or runner_id()
+
+    # ------------------------------------------------------------ lease
+
+    def claim(self, job_id: int) -> bool:
+        """Take the job's lease; False when another live runner holds it or the job is over."""
+        with self.sessions.begin() as session:
+            current = session.execute(
+                select(AnalysisJob.lease_owner, AnalysisJob.profile).where(AnalysisJob.id == job_id)
+            ).one_or_none()
+            if current is None:
+                raise LookupError(f"no analysis job {job_id}")
+            if current.profile != self.analyzers.profile:
+                raise ValueError(
+                    f"job {job_id} is for profile {current.profile!r}; this runner has {self.analyzers.profile!r} loaded"
+                )
+            now = utcnow()
+            free = [AnalysisJob.lease_owner.is_(None), AnalysisJob.lease_owner == self.owner,
+                    AnalysisJob.lease_expires_at < now]
+            if _owner_is_dead(current.lease_owner):
+                # Conditional on the very owner we saw: if someone else took it meanwhile, no match.
+                free.append(AnalysisJob.lease_owner == current.lease_owner)
+            taken = session.execute(
+                update(AnalysisJob)
+                .where(AnalysisJob.id == job_id, AnalysisJob.status.in_(("queued", "running")), or_(*free))
+                .values(lease_owner=self.owner, lease_expires_at=now + self.lease, heartbeat_at=now,
+                        status="running", run_started_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not taken:
+                return False
+            session.execute(
+                update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.started_at.is_(None)).values(started_at=now)
+            )
+            # Items a previous owner had claimed but never finished go back to the queue.
+            session.execute(
+                update(AnalysisJobItem)
+                .where(AnalysisJobItem.job_id == job_id, AnalysisJobItem.status == "running",
+                       AnalysisJobItem.claimed_by != self.owner)
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            )
+        log.info("runner %s took job %s", self.owner, job_id)
+        return True
+
+    def _renew(self, session: Session, job_id: int, require_running: bool) -> bool:
+        now = utcnow()
+        conditions = [AnalysisJob.id == job_id, AnalysisJob.lease_owner == self.owner]
+        if require_running:
+            conditions.append(AnalysisJob.status == "running")
+        return bool(
+            session.execute(
+                update(AnalysisJob).where(*conditions).values(lease_expires_at=now + self.lease, heartbeat_at=now)
+            ).rowcount
+        )
+
+    def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
+        # Keeps the lease alive while a long batch runs (the hf profile can take minutes).
+        interval = max(self.lease.total_seconds() / 3, 0.5)
+        while not stop.wait(interval):
+            try:
+                with self.sessions.begin() as session:
+                    self._renew(session, job_id, require_running=False)
+            except Exception:  # a missed heartbeat only shortens the lease; the batch goes on
+                log.warning("heartbeat of job %s failed", job_id, exc_info=True)
+
+    def _release(self, job_id: int) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.lease_owner == self.owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    # ------------------------------------------------------------ batches
+
+    def _claim_batch(self, job_id: int) -> list[tuple[int, int]] | None:
+        """(item id, song id) of the next pending items, claimed; None when the lease is gone
+        or the job was cancelled."""
+        with self.sessions.begin() as session:
+            if not self._renew(session, job_id, require_running=True):
+                return None
+            # A materialised CTE: PostgreSQL may run a plain IN (subquery) more than once, and
+            # with SKIP LOCKED each run can pick other rows, claiming more than a batch.
+            pending = (
+                select(AnalysisJobItem.id)
+                .where(AnalysisJobItem.job_id == job_id, AnalysisJobItem.status == "pending")
+                .order_by(AnalysisJobItem.position)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+                .cte("picked")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
+            )
+            claimed = session.execute(
+                update(AnalysisJobItem)
+                .where(AnalysisJobItem.id.in_(select(pending.c.id)), AnalysisJobItem.status == "pending")
+                .values(status="running", claimed_by=self.owner, claimed_at=utcnow(),
+                        attempts=AnalysisJobItem.attempts + 1)
+                .returning(AnalysisJobItem.id, AnalysisJobItem.song_id)
+            ).all()
+            return sorted((row.id, row.song_id) for row in claimed)
+
+    def _work(self, job_id: int, sensitivity: str, batch: list[tuple[int, int]]) -> dict[str, int]:
+        song_ids = [song_id for _, song_id in batch]
+        with self.sessions.begin() as session:
+            songs = {
+                row.id: row
+                for row in session.execute(
+                    select(Song.id, Song.title, Song.artist, Lyrics.text, Lyrics.content_hash)
+                    .outerjoin(Lyrics, Lyrics.song_id == Song.id)
+                    .where(Song.id.in_(song_ids))
+                )
+            }
+            cached = {
+                song_id: hit.id
+                for song_id, row in songs.items()
+                if row.content_hash and (hit := cached_analysis(session, song_id, self.analyzers.version, row.content_hash))
+            }
+        to_run = [(item, songs[s]) for item, s in batch if s in songs and songs[s].text is not None and s not in cached]
+        outcomes = {}
+        if to_run:
+            stop = threading.Event()
+            beat = threading.Thread(target=self._heartbeat, args=(job_id, stop), daemon=True)
+            beat.start()
+            try:
+                inputs = [SongInput(str(item), row.text, row.title, row.artist) for item, row in to_run]
+                results = analyze_batch(inputs, self.analyzers, sensitivity)
+            except Exception as exc:  # the whole batch broke (not one song): record it on each song
+                results = [AnalysisFailure(str(item), f"analysis failed: {type(exc).__name__}: {exc}") for item, _ in to_run]
+            finally:
+                stop.set()
+                beat.join()
+            outcomes = {item: (row, result) for (item, row), result in zip(to_run, results, strict=True)}
+        return self._store(job_id, batch, songs, cached, outcomes)
+
+    def _store(self, job_id, batch, songs, cached, outcomes) -> dict[str, int]:
+        counts = {"done": 0, "cached": 0, "failed": 0, "skipped": 0}
+        with self.sessions.begin() as session:
+            self._renew(session, job_id, require_running=False)
+            for item_id, song_id in batch:
+                values: dict = {"finished_at": utcnow()}
+                if item_id in outcomes:
+                    row, result = outcomes[item_id]
+                    if isinstance(result, AnalysisFailure):
+                        values.update(status="failed", error=result.error)
+                    else:
+                        values.update(status="done", analysis_id=None)
+                elif song_id in cached:
+                    values.update(status="cached", analysis_id=cached[song_id])
+                elif song_id not in songs:
+                    values.update(status="failed", error="the song was deleted from the library")
+                else:
+                    values.update(status="skipped", error="no lyrics stored for this song")
+                # Only the claim's holder may finish the item (see the module docstring).
+                owned = session.execute(
+                    update(AnalysisJobItem)
+                    .where(AnalysisJobItem.id == item_id, AnalysisJobItem.claimed_by == self.owner,
+                           AnalysisJobItem.status == "running")
+                    .values(**values)
+                ).rowcount
+                if not owned:
+                    continue
+                if values["status"] == "done":
+                    analysis_id, status = self._save(session, song_id, row.content_hash, result, job_id)
+                    session.execute(
+                        update(AnalysisJobItem).where(AnalysisJobItem.id == item_id)
+                        .values(analysis_id=analysis_id, status=status)
+                    )
+                    values["status"] = status
+                counts[values["status"]] += 1
+        return counts
+
+    def _save(self, session: Session, song_id: int, lyrics_hash: str, result, job_id: int) -> tuple[int, str]:
+        existing = cached_analysis(session, song_id, result.analyzer.version, lyrics_hash)
+        if existing is not None:  # another job stored the same analysis while this batch ran
+            return existing.id, "cached"
+        try:
+            with session.begin_nested():
+                return save_analysis(session, song_id, lyrics_hash, result, job_id).id, "done"
+        except IntegrityError:
+            return cached_analysis(session, song_id, result.analyzer.version, lyrics_hash).id, "cached"
+
+    def _finish(self, job_id: int) -> str:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(AnalysisJob)
+                .where(AnalysisJob.id == job_id, AnalysisJob.lease_owner == self.owner, AnalysisJob.status == "running")
+                .values(status="done", finished_at=utcnow(), lease_owner=None, lease_expires_at=None)
+            )
+            return session.scalar(select(AnalysisJob.status).where(AnalysisJob.id == job_id))
+
+    # ------------------------------------------------------------ the loop
+
+    def run(
+        self, job_id: int, on_batch: Callable[[JobProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunOutcome:
+        """Work the job until it is done, cancelled, taken over or ``should_stop()``."""
+        if not self.claim(job_id):
+            with self.sessions.begin() as session:
+                status = session.scalar(select(AnalysisJob.status).where(AnalysisJob.id == job_id))
+            return RunOutcome(job_id, "busy" if status == "running" else status)
+        with self.sessions.begin() as session:
+            sensitivity = session.scalar(select(AnalysisJob.sensitivity).where(AnalysisJob.id == job_id))
+        totals = {"done": 0, "cached": 0, "failed": 0, "skipped": 0}
+        status = "running"
+        while True:
+            if should_stop and should_stop():
+                self._release(job_id)
+                break
+            batch = self._claim_batch(job_id)
+            if batch is None:  # cancelled, or another runner took the lease over
+                with self.sessions.begin() as session:
+                    status = job_progress(session, job_id).status
+                self._release(job_id)
+                break
+            if not batch:
+                status = self._finish(job_id)
+                break
+            for key, value in self._work(job_id, sensitivity, batch).items():
+                totals[key] += value
+            if on_batch:
+                with self.sessions.begin() as session:
+                    progress = job_progress(session, job_id)
+                on_batch(progress)  # outside the transaction: SQLite allows one writer at a time
+        return RunOutcome(job_id, status, totals["done"], totals["cached"], totals["failed"], totals["skipped"])
+
+    def run_in_thread(self, job_id: int, **kwargs) -> threading.Thread:
+        """Start ``run`` in a daemon thread (the dashboard's background runner)."""
+        thread = threading.Thread(target=self.run, args=(job_id,), kwargs=kwargs, daemon=True, name=f"job-{job_id}")
+        thread.start()
+        return thread
