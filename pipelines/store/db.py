@@ -83,6 +83,14 @@ def get_engine(url: str | None = None) -> Engine:
         return _engines[key]
 
 
+def dispose_engines() -> None:
+    """Close every engine ``get_engine`` made (tests, and a process about to fork)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
 def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
     return make_sessionmaker(get_engine(url))
 
