@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from pipelines.analyzers.base import Analyzer
@@ -85,6 +85,8 @@ def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
     encoder = timed_load(
         encoder_spec.name, encoder_spec.model_id, loads, lambda: SentenceEncoder(batch_size=settings.discern_batch_size)
     )
+    if encoder.int8:  # int8 vectors change scores: results must not mix with fp32 ones
+        models = (replace(encoder_spec, version=f"{encoder_spec.version}, onnx int8"), *models[1:])
     analyzers = timed_load(
         "compact-heads",
         "taxonomy prototypes + vader",
@@ -125,7 +127,8 @@ _load_lock = threading.Lock()
 
 @cache
 def _load_cached(profile: str) -> AnalyzerSet:
-    configure_threads(get_settings().discern_torch_threads)
+    if profile != "compact":  # the compact encoder sets torch's threads itself, if it uses torch at all
+        configure_threads(get_settings().discern_torch_threads)
     return LOADERS[profile](load_taxonomy())
 
 
