@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.store.models import AnalysisJob, AnalysisJobItem, Playlist, PlaylistSong, utcnow
@@ -55,6 +55,18 @@ def find_open_job(session: Session, playlist_id: int, profile: str) -> AnalysisJ
         .where(AnalysisJob.playlist_id == playlist_id, AnalysisJob.profile == profile,
                AnalysisJob.status.in_(OPEN_STATUSES))
         .order_by(AnalysisJob.id.desc())
+        .limit(1)
+    )
+
+
+def next_job_to_run(session: Session, profile: str) -> int | None:
+    """The oldest job of ``profile`` that is queued, or was left running by a runner whose
+    lease has expired (a background worker picks its work with this)."""
+    return session.scalar(
+        select(AnalysisJob.id)
+        .where(AnalysisJob.profile == profile, AnalysisJob.status.in_(OPEN_STATUSES),
+               or_(AnalysisJob.lease_owner.is_(None), AnalysisJob.lease_expires_at < utcnow()))
+        .order_by(AnalysisJob.id)
         .limit(1)
     )
 

@@ -17,20 +17,18 @@ How a runner stays correct when processes die or two of them meet:
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.analyzers.loader import AnalyzerSet
 from pipelines.engine import AnalysisFailure, SongInput, analyze_batch
+from pipelines.job_lease import JobLease, runner_id
 from pipelines.job_queue import (
     JobProgress,
     cancel_job,
@@ -39,6 +37,7 @@ from pipelines.job_queue import (
     find_open_job,
     job_progress,
     list_jobs,
+    next_job_to_run,
 )
 from pipelines.settings import get_settings
 from pipelines.store.models import AnalysisJob, AnalysisJobItem, Lyrics, Song, utcnow
@@ -57,30 +56,9 @@ __all__ = [
     "find_open_job",
     "job_progress",
     "list_jobs",
+    "next_job_to_run",
     "runner_id",
 ]
-
-
-def runner_id() -> str:
-    """host:pid:random; the host and pid let a restarted runner see its predecessor is dead."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _owner_is_dead(owner: str | None) -> bool:
-    """True only when ``owner`` ran on this host and its process is gone.
-
-    A reused pid would look alive and simply wait for the lease to expire, which is safe.
-    """
-    try:
-        host, pid, _ = (owner or "").split(":")
-        if host != socket.gethostname() or int(pid) == os.getpid():
-            return False
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (ValueError, PermissionError, OSError):
-        return False
-    return False
 
 
 @dataclass(frozen=True)
@@ -109,78 +87,19 @@ class JobRunner:
         self.sessions = sessions
         self.analyzers = analyzers
         self.batch_size = batch_size or settings.discern_job_batch_size
-        self.lease = timedelta(seconds=lease_seconds or settings.discern_job_lease_seconds)
         self.owner = owner or runner_id()
-
-    # ------------------------------------------------------------ lease
+        duration = timedelta(seconds=lease_seconds or settings.discern_job_lease_seconds)
+        self.lease = JobLease(sessions, self.owner, duration)
 
     def claim(self, job_id: int) -> bool:
         """Take the job's lease; False when another live runner holds it or the job is over."""
         with self.sessions.begin() as session:
-            current = session.execute(
-                select(AnalysisJob.lease_owner, AnalysisJob.profile).where(AnalysisJob.id == job_id)
-            ).one_or_none()
-            if current is None:
-                raise LookupError(f"no analysis job {job_id}")
-            if current.profile != self.analyzers.profile:
-                raise ValueError(
-                    f"job {job_id} is for profile {current.profile!r}; this runner has {self.analyzers.profile!r} loaded"
-                )
-            now = utcnow()
-            free = [AnalysisJob.lease_owner.is_(None), AnalysisJob.lease_owner == self.owner,
-                    AnalysisJob.lease_expires_at < now]
-            if _owner_is_dead(current.lease_owner):
-                # Conditional on the very owner we saw: if someone else took it meanwhile, no match.
-                free.append(AnalysisJob.lease_owner == current.lease_owner)
-            taken = session.execute(
-                update(AnalysisJob)
-                .where(AnalysisJob.id == job_id, AnalysisJob.status.in_(("queued", "running")), or_(*free))
-                .values(lease_owner=self.owner, lease_expires_at=now + self.lease, heartbeat_at=now,
-                        status="running", run_started_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not taken:
-                return False
-            session.execute(
-                update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.started_at.is_(None)).values(started_at=now)
-            )
-            # Items a previous owner had claimed but never finished go back to the queue.
-            session.execute(
-                update(AnalysisJobItem)
-                .where(AnalysisJobItem.job_id == job_id, AnalysisJobItem.status == "running",
-                       AnalysisJobItem.claimed_by != self.owner)
-                .values(status="pending", claimed_by=None, claimed_at=None)
-            )
-        log.info("runner %s took job %s", self.owner, job_id)
-        return True
-
-    def _renew(self, session: Session, job_id: int, require_running: bool) -> bool:
-        now = utcnow()
-        conditions = [AnalysisJob.id == job_id, AnalysisJob.lease_owner == self.owner]
-        if require_running:
-            conditions.append(AnalysisJob.status == "running")
-        return bool(
-            session.execute(
-                update(AnalysisJob).where(*conditions).values(lease_expires_at=now + self.lease, heartbeat_at=now)
-            ).rowcount
-        )
-
-    def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
-        # Keeps the lease alive while a long batch runs (the hf profile can take minutes).
-        interval = max(self.lease.total_seconds() / 3, 0.5)
-        while not stop.wait(interval):
-            try:
-                with self.sessions.begin() as session:
-                    self._renew(session, job_id, require_running=False)
-            except Exception:  # a missed heartbeat only shortens the lease; the batch goes on
-                log.warning("heartbeat of job %s failed", job_id, exc_info=True)
-
-    def _release(self, job_id: int) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(AnalysisJob).where(AnalysisJob.id == job_id, AnalysisJob.lease_owner == self.owner)
-                .values(lease_owner=None, lease_expires_at=None)
-            )
+            profile = session.scalar(select(AnalysisJob.profile).where(AnalysisJob.id == job_id))
+        if profile is None:
+            raise LookupError(f"no analysis job {job_id}")
+        if profile != self.analyzers.profile:
+            raise ValueError(f"job {job_id} is for profile {profile!r}; this runner has {self.analyzers.profile!r} loaded")
+        return self.lease.claim(job_id)
 
     # ------------------------------------------------------------ batches
 
@@ -188,7 +107,7 @@ class JobRunner:
         """(item id, song id) of the next pending items, claimed; None when the lease is gone
         or the job was cancelled."""
         with self.sessions.begin() as session:
-            if not self._renew(session, job_id, require_running=True):
+            if not self.lease.renew(session, job_id, require_running=True):
                 return None
             # A materialised CTE: PostgreSQL may run a plain IN (subquery) more than once, and
             # with SKIP LOCKED each run can pick other rows, claiming more than a batch.
@@ -229,24 +148,19 @@ class JobRunner:
         to_run = [(item, songs[s]) for item, s in batch if s in songs and songs[s].text is not None and s not in cached]
         outcomes = {}
         if to_run:
-            stop = threading.Event()
-            beat = threading.Thread(target=self._heartbeat, args=(job_id, stop), daemon=True)
-            beat.start()
-            try:
-                inputs = [SongInput(str(item), row.text, row.title, row.artist) for item, row in to_run]
-                results = analyze_batch(inputs, self.analyzers, sensitivity)
-            except Exception as exc:  # the whole batch broke (not one song): record it on each song
-                results = [AnalysisFailure(str(item), f"analysis failed: {type(exc).__name__}: {exc}") for item, _ in to_run]
-            finally:
-                stop.set()
-                beat.join()
+            inputs = [SongInput(str(item), row.text, row.title, row.artist) for item, row in to_run]
+            with self.lease.kept_alive(job_id):
+                try:
+                    results = analyze_batch(inputs, self.analyzers, sensitivity)
+                except Exception as exc:  # the whole batch broke (not one song): record it on each song
+                    results = [AnalysisFailure(i.id, f"analysis failed: {type(exc).__name__}: {exc}") for i in inputs]
             outcomes = {item: (row, result) for (item, row), result in zip(to_run, results, strict=True)}
         return self._store(job_id, batch, songs, cached, outcomes)
 
     def _store(self, job_id, batch, songs, cached, outcomes) -> dict[str, int]:
         counts = {"done": 0, "cached": 0, "failed": 0, "skipped": 0}
         with self.sessions.begin() as session:
-            self._renew(session, job_id, require_running=False)
+            self.lease.renew(session, job_id, require_running=False)
             for item_id, song_id in batch:
                 values: dict = {"finished_at": utcnow()}
                 if item_id in outcomes:
@@ -316,13 +230,13 @@ class JobRunner:
         status = "running"
         while True:
             if should_stop and should_stop():
-                self._release(job_id)
+                self.lease.release(job_id)
                 break
             batch = self._claim_batch(job_id)
             if batch is None:  # cancelled, or another runner took the lease over
                 with self.sessions.begin() as session:
                     status = job_progress(session, job_id).status
-                self._release(job_id)
+                self.lease.release(job_id)
                 break
             if not batch:
                 status = self._finish(job_id)
@@ -334,6 +248,21 @@ class JobRunner:
                     progress = job_progress(session, job_id)
                 on_batch(progress)  # outside the transaction: SQLite allows one writer at a time
         return RunOutcome(job_id, status, totals["done"], totals["cached"], totals["failed"], totals["skipped"])
+
+    def run_queued(self, should_stop: Callable[[], bool] | None = None) -> list[RunOutcome]:
+        """Work queued (and abandoned) jobs of this runner's profile, oldest first, until none
+        is left or ``should_stop()``."""
+        outcomes: list[RunOutcome] = []
+        while not (should_stop and should_stop()):
+            with self.sessions.begin() as session:
+                job_id = next_job_to_run(session, self.analyzers.profile)
+            if job_id is None:
+                break
+            outcome = self.run(job_id, should_stop=should_stop)
+            outcomes.append(outcome)
+            if outcome.status == "busy":  # another runner got there first; let it
+                break
+        return outcomes
 
     def run_in_thread(self, job_id: int, **kwargs) -> threading.Thread:
         """Start ``run`` in a daemon thread (the dashboard's background runner)."""

@@ -169,3 +169,11 @@ def test_a_runner_refuses_a_job_of_another_profile(sample_sessions, analyzers):
         job_id = create_job(session, [1], title="x", profile="hf", sensitivity="balanced").id
     with pytest.raises(ValueError, match="profile"):
         JobRunner(sample_sessions, analyzers).claim(job_id)
+
+
+def test_run_queued_works_every_waiting_job_oldest_first(sample_sessions, analyzers):
+    first = _playlist_job(sample_sessions, analyzers)
+    second = _playlist_job(sample_sessions, analyzers, "Sunday Worship Set")
+    outcomes = JobRunner(sample_sessions, analyzers).run_queued()
+    assert [(o.job_id, o.status) for o in outcomes] == [(first, "done"), (second, "done")]
+    assert JobRunner(sample_sessions, analyzers).run_queued() == []
