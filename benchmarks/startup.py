@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from deploy import dockerfile  # noqa: E402
 
 SAMPLE_LIBRARY = ROOT / "pipelines" / "data" / "sample_library.json"
+IMAGE_CACHE_VARIABLES = ("HF_HOME", "DISCERN_MODEL_CACHE_DIR")  # paths inside the image
 ANALYSE_PAGE = "analyse_lyrics"  # pages/analyse_lyrics.py: a "Lyrics" text area, an "Analyse" button
 # The line pipelines/analyzers/loader.py logs per model load.
 LOAD_LINE = re.compile(
@@ -88,13 +89,14 @@ def free_port() -> int:
 def image_environment(port: int, data_dir: Path, bin_dir: Path | None, extra: dict[str, str]) -> dict[str, str]:
     """The Dockerfile's ENV over this process's environment, with local paths and port."""
     env = {**os.environ, **dockerfile.env(dockerfile.load())}
-    # The image's volume paths do not exist here: a fresh data folder, and this machine's
-    # Hugging Face cache (HF_HOME as set here, else the library's default).
+    # The image's paths do not exist here: a fresh data folder, and this machine's model
+    # caches (as set here, else each library's default).
     env.update(DISCERN_DATA_DIR=str(data_dir), STREAMLIT_SERVER_PORT=str(port), STREAMLIT_SERVER_ADDRESS="127.0.0.1")
-    if "HF_HOME" in os.environ:
-        env["HF_HOME"] = os.environ["HF_HOME"]
-    else:
-        env.pop("HF_HOME", None)
+    for cache in IMAGE_CACHE_VARIABLES:
+        if cache in os.environ:
+            env[cache] = os.environ[cache]
+        else:
+            env.pop(cache, None)
     if bin_dir is not None:
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(bin_dir.parent)

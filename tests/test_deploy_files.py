@@ -157,6 +157,14 @@ def test_healthcheck_asks_streamlit_health_within_a_start_period(instructions):
     assert dockerfile.seconds(check.options["timeout"]) < dockerfile.seconds(check.options["interval"])
 
 
+def test_the_image_exports_the_encoder_at_build_time(instructions, image_env):
+    copy_app = index_of(instructions, "COPY", ". .")
+    export = index_of(instructions, "RUN", "load_analyzers('compact')")
+    cache = index_of(instructions, "ENV", "DISCERN_MODEL_CACHE_DIR=")
+    assert cache < copy_app < export
+    assert image_env["DISCERN_MODEL_CACHE_DIR"].startswith("/opt/")  # not shadowed by a volume
+
+
 def test_threads_are_pinned_and_hf_home_is_on_a_volume(instructions, image_env):
     assert image_env["OMP_NUM_THREADS"] == "1"
     assert image_env["MKL_NUM_THREADS"] == "1"
@@ -249,6 +257,9 @@ def test_app_has_limits_and_reservations_from_the_measurements(name):
     assert limit >= compact["peak_rss_mb"] + MEMORY_HEADROOM_MB
     assert compact["rss_at_end_mb"] <= reservation < limit
     assert 0 < float(resources["reservations"]["cpus"]) <= float(resources["limits"]["cpus"])
+    # The encoder counts cores by affinity, which a CPU quota does not change: it is told.
+    workers = compose(name)["services"]["app"]["environment"]["DISCERN_ENCODER_WORKERS"]
+    assert int(workers) == float(resources["limits"]["cpus"])
 
 
 @pytest.mark.parametrize("name", COMPOSE_FILES)
