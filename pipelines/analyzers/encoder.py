@@ -30,6 +30,7 @@ import numpy as np
 
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256-token inputs
 BACKENDS = ("onnx", "torch")
+PADDING_SLACK = 1.05  # a batch's padded tokens stay within 5% of its real tokens
 
 log = logging.getLogger("discern.models")
 
@@ -192,14 +193,30 @@ class SentenceEncoder:
         return [seq if len(seq) <= MAX_TOKENS else seq[: MAX_TOKENS - 1] + seq[-1:] for seq in ids]
 
     def _batches(self, ids: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(row indices, padded ids, mask) per batch, texts of similar length together."""
+        """(row indices, padded ids, mask) per batch.
+
+        A padding token costs as much as a real one, and a model call little more than a
+        token, so texts are sorted by length and a batch closes before padding would pass
+        ``PADDING_SLACK`` of its real tokens (or at ``batch_size`` texts).
+        """
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         # A few texts (one song on the ad-hoc page) still give every worker a share.
         size = max(1, min(self.batch_size, -(-len(order) // self.workers)))
+        groups: list[list[int]] = []
+        rows: list[int] = []
+        real = 0
+        for i in order:
+            width = len(ids[i])  # the widest so far, as texts are sorted
+            if rows and (len(rows) == size or (len(rows) + 1) * width > PADDING_SLACK * (real + width)):
+                groups.append(rows)
+                rows, real = [], 0
+            rows.append(i)
+            real += width
+        if rows:
+            groups.append(rows)
         batches = []
-        for start in range(0, len(order), size):
-            rows = order[start : start + size]
-            width = len(ids[rows[-1]])  # the longest, as rows are sorted
+        for rows in groups:
+            width = len(ids[rows[-1]])
             padded = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
