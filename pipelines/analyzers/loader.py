@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 
 from pipelines.analyzers.base import Analyzer
-from pipelines.analyzers.registry import PROFILES, ModelSpec, analyzer_version
+from pipelines.analyzers.registry import HF_MODEL_SETTINGS, PROFILES, ModelSpec, analyzer_version
 from pipelines.settings import get_settings
 from pipelines.taxonomy import Taxonomy, load_taxonomy
 
@@ -111,7 +111,82 @@ def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
     )
 
 
-LOADERS = {"compact": _load_compact}
+def _hf_fallback_notice(missing: list) -> str:
+    named = "; ".join(str(m) for m in missing)
+    hub_ids = " ".join(m.spec.model_id for m in missing)
+    settings = ", ".join(HF_MODEL_SETTINGS[m.spec.name] for m in missing)
+    return (
+        f"The hf profile is not available, so the compact profile is used instead. Missing: {named}. "
+        f"To use hf, fetch the models once into the Hugging Face cache (`hf download {hub_ids}`, or build "
+        f"the Docker image with BAKE_HF_MODELS=true), or set DISCERN_HF_ALLOW_DOWNLOAD=1, "
+        f"or point {settings} at local copies."
+    )
+
+
+def _load_hf(taxonomy: Taxonomy) -> AnalyzerSet:
+    """The original Hugging Face models; the compact profile, with a notice, when one is missing."""
+    from pipelines.analyzers.encoder import MAX_TOKENS, SentenceEncoder
+    from pipelines.analyzers.hf_analyzers import build_hf_analyzers
+    from pipelines.analyzers.hf_models import ModelUnavailable, check_available, load_classifier
+
+    settings = get_settings()
+    models = PROFILES["hf"]
+    hf_specs = [m for m in models if m.name in HF_MODEL_SETTINGS]
+    allow = settings.discern_hf_allow_download
+    missing: list[ModelUnavailable] = []
+    for spec in hf_specs:  # name every missing model before spending time on big loads
+        try:
+            check_available(spec, allow)
+        except ModelUnavailable as exc:
+            missing.append(exc)
+    loads: list[ModelLoad] = []
+    classifiers = {}
+    if not missing:
+        # Before the encoder: it sets HF_HUB_OFFLINE, which would block an allowed download.
+        for spec in hf_specs:
+            try:
+                classifiers[spec.name] = timed_load(
+                    spec.name,
+                    spec.model_id,
+                    loads,
+                    lambda spec=spec: load_classifier(
+                        spec, allow, settings.discern_hf_int8, settings.discern_hf_batch_tokens
+                    ),
+                )
+            except ModelUnavailable as exc:
+                missing.append(exc)
+                break
+    if missing:
+        classifiers.clear()
+        notice = _hf_fallback_notice(missing)
+        log.warning(notice)
+        # Share the compact analyzers (and their lock) if the compact profile is loaded too.
+        return replace(_load_cached("compact"), notices=[notice])
+    encoder_spec = next(m for m in models if m.name not in HF_MODEL_SETTINGS)
+    encoder = timed_load(
+        encoder_spec.name, encoder_spec.model_id, loads, lambda: SentenceEncoder(batch_size=settings.discern_batch_size)
+    )
+    if encoder.int8:  # as in the compact profile: int8 vectors may change which labels BART is asked
+        models = tuple(replace(m, version=f"{m.version}, onnx int8") if m is encoder_spec else m for m in models)
+    analyzers = timed_load(
+        "hf-heads",
+        "prefilter prototypes + label maps",
+        loads,
+        lambda: build_hf_analyzers(encoder, classifiers, taxonomy, settings.discern_hf_top_k_labels),
+    )
+    return AnalyzerSet(
+        profile="hf",
+        version=analyzer_version("hf", models, taxonomy),
+        taxonomy=taxonomy,
+        analyzers=analyzers,
+        models=models,
+        loads=loads,
+        count_tokens=encoder.count_tokens,  # the tightest tokenizer: lines must fit the prefilter's 256
+        max_tokens=MAX_TOKENS,
+    )
+
+
+LOADERS = {"compact": _load_compact, "hf": _load_hf}
 
 
 def load_analyzers(profile: str | None = None) -> AnalyzerSet:
@@ -136,3 +211,10 @@ def _load_once(profile: str) -> AnalyzerSet:
     # lru_cache alone lets two threads build the same profile at once; the lock does not.
     with _load_lock:
         return _load_cached(profile)
+
+
+def clear_loaded() -> None:
+    """Forget every loaded profile and re-read the settings (tests that change DISCERN_* variables)."""
+    with _load_lock:
+        _load_cached.cache_clear()
+    get_settings.cache_clear()
