@@ -53,7 +53,7 @@ def verdict_at(result: Mapping[str, Any], sensitivity: str, taxonomy: Taxonomy) 
     verdict = decide(scores, taxonomy, sensitivity).verdict
     # The engine holds back "approved" for reasons beyond the scores (lyrics that are not
     # English); a preset change must not undo that.
-    if verdict == "approved" and stored != "approved" and decide(scores, taxonomy, result["sensitivity"]).verdict == "approved":
+    if verdict == "approved" and stored != "approved" and decide(scores, taxonomy, result.get("sensitivity", "balanced")).verdict == "approved":
         return stored
     return verdict
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,7 +40,7 @@ from pipelines.job_queue import (
     next_job_to_run,
 )
 from pipelines.settings import get_settings
-from pipelines.store.models import AnalysisJob, AnalysisJobItem, Lyrics, Song, utcnow
+from pipelines.store.models import Analysis, AnalysisJob, AnalysisJobItem, Lyrics, Song, utcnow
 from pipelines.store.repository import cached_analysis, save_analysis
 
 log = logging.getLogger("discern.jobs")
@@ -140,11 +140,13 @@ class JobRunner:
                     .where(Song.id.in_(song_ids))
                 )
             }
-            cached = {
-                song_id: hit.id
-                for song_id, row in songs.items()
-                if row.content_hash and (hit := cached_analysis(session, song_id, self.analyzers.version, row.content_hash))
-            }
+            cached = dict(
+                session.execute(
+                    select(Analysis.song_id, Analysis.id)
+                    .join(Lyrics, and_(Lyrics.song_id == Analysis.song_id, Lyrics.content_hash == Analysis.lyrics_hash))
+                    .where(Analysis.song_id.in_(song_ids), Analysis.analyzer_version == self.analyzers.version)
+                ).all()
+            )
         to_run = [(item, songs[s]) for item, s in batch if s in songs and songs[s].text is not None and s not in cached]
         outcomes = {}
         if to_run:
@@ -194,6 +196,26 @@ class JobRunner:
                 counts[values["status"]] += 1
         return counts
 
+    def _settle_cached(self, job_id: int) -> int:
+        """Finish, in one statement, every pending item whose song's current lyrics were
+        already analysed by this analyzer version: re-analysing a library costs no batches."""
+        hit = (
+            select(Analysis.id)
+            .join(Lyrics, and_(Lyrics.song_id == Analysis.song_id, Lyrics.content_hash == Analysis.lyrics_hash))
+            .where(Analysis.song_id == AnalysisJobItem.song_id, Analysis.analyzer_version == self.analyzers.version)
+            .limit(1)
+            .scalar_subquery()
+        )
+        with self.sessions.begin() as session:
+            if not self.lease.renew(session, job_id, require_running=True):
+                return 0
+            return session.execute(
+                update(AnalysisJobItem)
+                .where(AnalysisJobItem.job_id == job_id, AnalysisJobItem.status == "pending", hit.is_not(None))
+                .values(status="cached", analysis_id=hit, finished_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+
     def _save(self, session: Session, song_id: int, lyrics_hash: str, result, job_id: int) -> tuple[int, str]:
         existing = cached_analysis(session, song_id, result.analyzer.version, lyrics_hash)
         if existing is not None:  # another job stored the same analysis while this batch ran
@@ -226,7 +248,7 @@ class JobRunner:
             return RunOutcome(job_id, "busy" if status == "running" else status)
         with self.sessions.begin() as session:
             sensitivity = session.scalar(select(AnalysisJob.sensitivity).where(AnalysisJob.id == job_id))
-        totals = {"done": 0, "cached": 0, "failed": 0, "skipped": 0}
+        totals = {"done": 0, "cached": self._settle_cached(job_id), "failed": 0, "skipped": 0}
         status = "running"
         while True:
             if should_stop and should_stop():

@@ -3,6 +3,11 @@ when ``DATABASE_URL`` names one.
 
 Sessions are opened only at the edge (a CLI command, a dashboard callback, the job
 runner) with ``with sessions.begin() as session:``; repository functions take that session.
+
+On SQLite every transaction takes the write lock when it begins (see ``on_begin``), so a
+thread must not open a second session while its first is still open: the second waits for
+the first, which waits for it, until the busy timeout ends it with "database is locked".
+Finish one ``begin()`` block before starting the next.
 """
 
 from __future__ import annotations
