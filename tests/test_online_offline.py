@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipelines.connectors.online import run_lyrics_fetch, run_spotify_import
 from pipelines.importers.records import SongRecord, save_records
 from pipelines.importers.report import ImportReport
@@ -68,9 +70,10 @@ def test_cli_fetch_lyrics_offline_answers_fast_with_a_clear_message(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_cli_spotify_import_offline_answers_fast_with_a_clear_message(tmp_path):
+@pytest.mark.parametrize("command", [("spotify-import",), ("import", "spotify")])
+def test_cli_spotify_import_offline_answers_fast_with_a_clear_message(tmp_path, command):
     url = f"sqlite:///{tmp_path / 'library.db'}"
-    done, seconds = run_cli("spotify-import", "https://open.spotify.com/playlist/3cEYpjA9oz9GiPac4AsH4n",
+    done, seconds = run_cli(*command, "https://open.spotify.com/playlist/3cEYpjA9oz9GiPac4AsH4n",
                             env=offline_environ(url))
     assert seconds < 15, f"took {seconds:.1f} s"
     assert done.returncode == 3, done.stderr

@@ -18,12 +18,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("auto", "csv", "json", "lyrics"), default="auto",
                         help="file format (default: from the file name)")
     parser.add_argument("--sample", action="store_true", help="import the bundled sample library")
+    parser.add_argument("url", nargs="?", help="with the path 'spotify': a Spotify playlist link, URI or id"
+                        " (then its missing lyrics are fetched; see spotify-import)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.importers import import_path, import_sample_library
 
+    if args.path == "spotify" and args.url and not Path(args.path).exists():  # import spotify URL
+        from pipelines.commands.spotify import run_import
+
+        return run_import(argparse.Namespace(url=args.url, no_lyrics=False))
+    if args.url:
+        print(f"error: unexpected {args.url!r}; only `import spotify URL` takes a second argument", file=sys.stderr)
+        return 2
     if bool(args.path) == bool(args.sample):
         print("error: give a file or folder to import, or --sample", file=sys.stderr)
         return 2
