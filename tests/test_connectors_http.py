@@ -15,6 +15,7 @@ import pytest
 from pipelines.connectors import http as connectors_http
 from pipelines.connectors.http import (
     ConnectorAuthError,
+    ConnectorError,
     ConnectorHTTPError,
     ConnectorUnavailable,
     MalformedResponse,
@@ -219,3 +220,21 @@ def test_parse_retry_after_forms():
     assert parse_retry_after("soon") is None
     past = format_datetime(datetime.now(UTC) - timedelta(minutes=5), usegmt=True)
     assert parse_retry_after(past) == 0.0
+
+
+def test_a_refusing_proxy_is_unavailable_and_bad_addresses_say_so():
+    server = RecordedServer().add("GET", "/thing", httpx.ProxyError("407 Proxy Authentication Required"))
+    with pytest.raises(ConnectorUnavailable, match="407 Proxy Authentication Required"):
+        make_client(server, []).get_json("/thing")
+    client = PoliteClient("bad", label="LRCLIB", base_url="lrclib.net", settings=SETTINGS, bucket=TokenBucket(0))
+    with pytest.raises(ConnectorError, match="LRCLIB: .* is not a usable address"):
+        client.get_json("/api/get")
+
+
+def test_too_many_redirects_is_a_malformed_answer():
+    def loop(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "https://api.example.test/thing"})
+
+    server = RecordedServer().add("GET", "/thing", loop)
+    with pytest.raises(MalformedResponse, match="TooManyRedirects"):
+        make_client(server, []).get_json("/thing")

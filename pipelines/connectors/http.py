@@ -236,7 +236,10 @@ class PoliteClient:
         Raises ``ConnectorUnavailable``, ``ConnectorAuthError``, ``RateLimited``,
         ``ConnectorHTTPError``: each with a message naming the source and what to do.
         """
-        request = self.client.build_request(method, url, **kwargs)
+        try:
+            request = self.client.build_request(method, url, **kwargs)
+        except httpx.InvalidURL as exc:
+            raise ConnectorError(f"{self.label}: {url!r} is not a usable address ({exc})", provider=self.provider) from None
         host = request.url.host
         self._check_reachable(request.url)
         attempt = 0
@@ -244,7 +247,7 @@ class PoliteClient:
             self.bucket.acquire()
             try:
                 response = self._send(request)
-            except (httpx.ConnectError, httpx.ConnectTimeout, OSError) as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError, OSError) as exc:
                 reason = _reason(exc)
                 self._down[host] = (self.clock() + OFFLINE_MEMORY_SECONDS, reason)
                 raise self._unavailable(host, reason) from None
@@ -258,6 +261,15 @@ class PoliteClient:
                 self.sleep(self._backoff(attempt))
                 attempt += 1
                 continue
+            except httpx.UnsupportedProtocol as exc:
+                raise ConnectorError(
+                    f"{self.label}: {request.url} is not a usable address ({exc}); check the source's URL setting",
+                    provider=self.provider,
+                ) from None
+            except httpx.HTTPError as exc:  # a bad encoding, too many redirects: this answer is unusable
+                raise MalformedResponse(
+                    f"{self.label} sent an unusable answer ({type(exc).__name__}: {exc})", provider=self.provider
+                ) from None
             status = response.status_code
             if 200 <= status < 300 or status in allow:
                 return response
