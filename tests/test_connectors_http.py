@@ -21,9 +21,9 @@ from pipelines.connectors.http import (
     MalformedResponse,
     PoliteClient,
     RateLimited,
-    TokenBucket,
     parse_retry_after,
 )
+from pipelines.connectors.rate_limit import TokenBucket, shared_bucket
 from pipelines.settings import Settings
 from tests.http_fixtures import RecordedServer, json_answer
 
@@ -208,9 +208,9 @@ def test_the_client_takes_a_token_per_attempt():
 
 
 def test_shared_bucket_is_one_per_provider():
-    a = connectors_http.shared_bucket("provider-x", 30)
-    assert connectors_http.shared_bucket("provider-x", 30) is a
-    assert connectors_http.shared_bucket("provider-y", 30) is not a
+    a = shared_bucket("provider-x", 30)
+    assert shared_bucket("provider-x", 30) is a
+    assert shared_bucket("provider-y", 30) is not a
 
 
 def test_parse_retry_after_forms():

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.connectors.genius import GeniusProvider, lyrics_from_page
-from pipelines.connectors.http import ConnectorAuthError, ConnectorUnavailable, TokenBucket
+from pipelines.connectors.http import ConnectorAuthError, ConnectorUnavailable
 from pipelines.connectors.lyrics_providers import (
     INSTRUMENTAL_TEXT,
     LocalFilesProvider,
@@ -20,6 +20,7 @@ from pipelines.connectors.lyrics_providers import (
     configured_providers,
     title_matches,
 )
+from pipelines.connectors.rate_limit import TokenBucket
 from pipelines.lyrics import prepare
 from pipelines.settings import Settings
 from tests.http_fixtures import RecordedServer, fixture_text, html_answer, json_answer

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select
 
 from pipelines.connectors.genius import GeniusProvider
-from pipelines.connectors.http import TokenBucket
 from pipelines.connectors.lyrics_cache import (
     cached_lookup,
     lookup_query,
@@ -30,6 +29,7 @@ from pipelines.connectors.online import (
     run_spotify_import,
     write_clean_copy,
 )
+from pipelines.connectors.rate_limit import TokenBucket
 from pipelines.connectors.spotify import SpotifyClient
 from pipelines.importers.records import SongRecord, save_records
 from pipelines.importers.report import ImportReport

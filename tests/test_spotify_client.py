@@ -16,8 +16,8 @@ from pipelines.connectors.http import (
     ConnectorAuthError,
     ConnectorHTTPError,
     MalformedResponse,
-    TokenBucket,
 )
+from pipelines.connectors.rate_limit import TokenBucket
 from pipelines.connectors.spotify import (
     PAGE_SIZE,
     SpotifyClient,
