@@ -40,7 +40,7 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
-def _looks_like_path(model_id: str) -> bool:
+def looks_like_path(model_id: str) -> bool:
     return model_id.startswith(("/", "./", "../", "~")) or Path(model_id).exists()
 
 
@@ -51,7 +51,7 @@ def from_pretrained(cls, spec: ModelSpec, allow_download: bool, **kwargs):
             spec.model_id, revision=spec.revision, local_files_only=True, **kwargs
         )
     except Exception as local_error:
-        if _looks_like_path(spec.model_id):
+        if looks_like_path(spec.model_id):
             if not Path(spec.model_id).expanduser().is_dir():
                 raise ModelUnavailable(spec, "the folder does not exist") from None
             raise ModelUnavailable(

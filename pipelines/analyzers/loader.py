@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from functools import cache
 
 from pipelines.analyzers.base import Analyzer
 from pipelines.analyzers.registry import HF_MODEL_SETTINGS, PROFILES, ModelSpec, analyzer_version
@@ -112,14 +111,20 @@ def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
 
 
 def _hf_fallback_notice(missing: list) -> str:
+    from pipelines.analyzers.hf_models import looks_like_path
+
     named = "; ".join(str(m) for m in missing)
-    hub_ids = " ".join(m.spec.model_id for m in missing)
+    hub_ids = " ".join(m.spec.model_id for m in missing if not looks_like_path(m.spec.model_id))
     settings = ", ".join(HF_MODEL_SETTINGS[m.spec.name] for m in missing)
+    fetch = (
+        f"fetch the models once into the Hugging Face cache (`hf download {hub_ids}`, or build the Docker "
+        "image with BAKE_HF_MODELS=true), or set DISCERN_HF_ALLOW_DOWNLOAD=1, or "
+        if hub_ids
+        else ""
+    )
     return (
-        f"The hf profile is not available, so the compact profile is used instead. Missing: {named}. "
-        f"To use hf, fetch the models once into the Hugging Face cache (`hf download {hub_ids}`, or build "
-        f"the Docker image with BAKE_HF_MODELS=true), or set DISCERN_HF_ALLOW_DOWNLOAD=1, "
-        f"or point {settings} at local copies."
+        f"The hf profile is not available, so the compact profile is used instead. Unavailable: {named}. "
+        f"To use hf, {fetch}point {settings} at a local copy."
     )
 
 
@@ -200,21 +205,33 @@ def load_analyzers(profile: str | None = None) -> AnalyzerSet:
 _load_lock = threading.Lock()
 
 
-@cache
+_loaded: dict[str, AnalyzerSet] = {}
+
+
 def _load_cached(profile: str) -> AnalyzerSet:
-    if profile != "compact":  # the compact encoder sets torch's threads itself, if it uses torch at all
-        configure_threads(get_settings().discern_torch_threads)
-    return LOADERS[profile](load_taxonomy())
+    """Build ``profile`` once; callers hold ``_load_lock``."""
+    if profile not in _loaded:
+        if profile != "compact":  # the compact encoder sets torch's threads itself, if it uses torch at all
+            configure_threads(get_settings().discern_torch_threads)
+        _loaded[profile] = LOADERS[profile](load_taxonomy())
+    return _loaded[profile]
 
 
 def _load_once(profile: str) -> AnalyzerSet:
-    # lru_cache alone lets two threads build the same profile at once; the lock does not.
+    # A cache alone lets two threads build the same profile at once; the lock does not.
     with _load_lock:
         return _load_cached(profile)
 
 
-def clear_loaded() -> None:
-    """Forget every loaded profile and re-read the settings (tests that change DISCERN_* variables)."""
+def forget_loaded(profile: str | None = None) -> None:
+    """Forget one loaded profile (every one when None) and re-read the settings.
+
+    For tests that point DISCERN_* variables at other models; the next
+    ``load_analyzers(profile)`` builds it again.
+    """
     with _load_lock:
-        _load_cached.cache_clear()
+        if profile is None:
+            _loaded.clear()
+        else:
+            _loaded.pop(profile, None)
     get_settings.cache_clear()

@@ -1,0 +1,361 @@
+"""The hf profile end to end on tiny models of the real architectures, built here.
+
+The models (BART with MNLI labels, RoBERTa, a DistilRoBERTa-sized RoBERTa, BERT with the six
+toxic-bert labels) have random weights but fixed output biases, so each answers one way
+for every input ("alarm": threat, entailment, fear, negative; "calm": the opposite). That
+makes the label mapping checkable through the real loading and inference code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hf_tiny_models import tiny_blueprints, train_tokenizer, write_model_set
+
+from pipelines.analyzers.hf_models import length_batches
+from pipelines.analyzers.hf_zero_shot import hypothesis, split_budget
+from pipelines.analyzers.loader import forget_loaded, load_analyzers
+from pipelines.analyzers.registry import (
+    EMOTION_LABELS,
+    PROFILES,
+    SENTIMENT_LABELS,
+    TOXICITY_LABELS,
+    analyzer_version,
+    hf_models,
+)
+from pipelines.engine import AnalysisFailure, SongInput, analyze_batch, analyze_text
+from pipelines.lyrics import prepare
+from pipelines.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ZERO_SHOT, SENTIMENT, EMOTION, TOXICITY = (
+    "DISCERN_HF_ZERO_SHOT_MODEL",
+    "DISCERN_HF_SENTIMENT_MODEL",
+    "DISCERN_HF_EMOTION_MODEL",
+    "DISCERN_HF_TOXICITY_MODEL",
+)
+ALARM = {
+    ZERO_SHOT: {"entailment": 6.0, "contradiction": -6.0},
+    SENTIMENT: {"negative": 6.0},
+    EMOTION: {"fear": 6.0},
+    TOXICITY: {"threat": 6.0, **{k: -6.0 for k in TOXICITY_LABELS if k != "threat"}},
+}
+CALM = {
+    ZERO_SHOT: {"entailment": -6.0, "contradiction": 6.0},
+    SENTIMENT: {"positive": 6.0},
+    EMOTION: {"joy": 6.0},
+    TOXICITY: dict.fromkeys(TOXICITY_LABELS, -6.0),
+}
+
+CLEAN = """[Verse 1]
+When the morning finds me empty
+And the quiet feels too wide
+You are nearer than my breathing
+You are light on every side
+[Chorus]
+Holy, holy, You are worthy
+Every heartbeat sings Your name
+Holy, holy, You are worthy
+Every heartbeat sings Your name"""
+
+PROFANE = """Sunday drive with the windows down
+This fucking town can go to hell
+Mama's cooking and the kids are home"""
+
+# Far over 512 tokens of the tiny tokenizer: every model input must be chunked.
+LONG = "\n".join(
+    f"Line {i}: the river runs along the valley where the morning light is warm and {w}"
+    for i, w in enumerate(["golden", "quiet", "bright", "slow", "kind", "near"] * 20)
+)
+
+
+@pytest.fixture(scope="module")
+def model_sets(tmp_path_factory) -> dict[str, dict[str, str]]:
+    tokenizer = train_tokenizer()
+    root = tmp_path_factory.mktemp("hf-models")
+    return {
+        name: write_model_set(root / name, tokenizer, tiny_blueprints(tokenizer, biases))
+        for name, biases in (("alarm", ALARM), ("calm", CALM))
+    }
+
+
+def _load_hf(mp: pytest.MonkeyPatch, env: dict[str, str]):
+    for name, value in env.items():
+        mp.setenv(name, value)
+    forget_loaded("hf")
+    return load_analyzers("hf")
+
+
+@pytest.fixture(scope="module")
+def alarm(model_sets):
+    """The hf profile on the alarm models, 4 zero-shot labels a song (2 concerns, 2 themes)."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield _load_hf(mp, {**model_sets["alarm"], "DISCERN_HF_TOP_K_LABELS": "4"})
+        forget_loaded("hf")
+
+
+@pytest.fixture
+def load_hf(monkeypatch):
+    yield lambda env: _load_hf(monkeypatch, env)
+    forget_loaded("hf")
+
+
+def _zero_shot_concerns(analyzers) -> list[str]:
+    safety = analyzers.analyzers[-1]
+    return [safety.keys[j] for j in safety.zero_shot]
+
+
+# --- registry ------------------------------------------------------------------------------
+
+
+def test_registry_maps_every_model_label_onto_the_taxonomy(taxonomy):
+    specs = {m.name: m for m in hf_models(Settings({}))}
+    assert specs["zero-shot"].model_id == "facebook/bart-large-mnli"
+    assert specs["toxicity"].model_id == "unitary/toxic-bert"
+    assert all(specs[n].max_tokens == 512 for n in ("zero-shot", "sentiment", "emotion", "toxicity"))
+    assert set(specs["emotion"].labels) == set(EMOTION_LABELS) == set(taxonomy.emotion_keys)
+    assert set(specs["sentiment"].labels) == set(SENTIMENT_LABELS) == set(taxonomy.sentiment_keys)
+    assert specs["emotion"].label_map == {k: k for k in EMOTION_LABELS}
+    toxic = specs["toxicity"].label_map
+    assert set(toxic) == set(TOXICITY_LABELS)
+    assert {k for k, v in toxic.items() if v == "profanity"} == {"toxic", "severe_toxic", "obscene", "insult"}
+    assert toxic["threat"] == "violence" and toxic["identity_hate"] == "hate"
+    assert set(toxic.values()) <= set(taxonomy.concern_keys)
+
+
+def test_analyzer_version_changes_with_model_ids_and_precision(taxonomy):
+    def version(**env):
+        return analyzer_version("hf", hf_models(Settings(env)), taxonomy)
+
+    default = version()
+    assert version(DISCERN_HF_ZERO_SHOT_MODEL="/models/my-bart") != default
+    assert version(DISCERN_HF_TOXICITY_MODEL="org/other-toxic") != default
+    assert version(DISCERN_HF_INT8="0") != default
+    assert version(DISCERN_HF_TOP_K_LABELS="8") != default
+    assert version() == default
+    assert analyzer_version("compact", PROFILES["compact"], taxonomy) != default
+
+
+def test_hypotheses_read_as_sentences(taxonomy):
+    assert hypothesis(taxonomy.label("worship")) == "This song is about praise and adoration of God."
+    assert hypothesis(taxonomy.label("sexual")).startswith("This song describes or invites sexual activity")
+    assert hypothesis(taxonomy.label("gratitude")) == "This song is about thankfulness."
+    assert split_budget(6, 6, 12) == (3, 3)
+    assert split_budget(4, 6, 12) == (2, 2)
+    assert split_budget(1, 6, 12) == (1, 0)
+    assert split_budget(30, 6, 12) == (6, 12)
+
+
+def test_pairs_are_batched_by_length_under_the_token_budget():
+    lengths = [5, 400, 7, 60, 300, 6, 61]
+    batches = length_batches(lengths, budget=512)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) * max(lengths[i] for i in batch) <= 512
+    # short inputs travel together instead of being padded to a long one
+    assert {0, 2, 5} <= set(batches[0])
+    assert [lengths[i] for b in batches for i in b] == sorted(lengths)
+
+
+# --- loading and inference -----------------------------------------------------------------
+
+
+def test_loads_the_four_models_quantised_once(alarm):
+    import torch.ao.nn.quantized.dynamic as qd
+
+    assert alarm.profile == "hf" and alarm.notices == []
+    assert alarm.version.startswith("hf-")
+    assert [a.task for a in alarm.analyzers] == ["themes", "sentiment", "emotion", "safety"]
+    assert [m.name for m in alarm.loads][:4] == ["zero-shot", "sentiment", "emotion", "toxicity"]
+    assert load_analyzers("hf") is alarm
+    themes, sentiment, emotion, safety = alarm.analyzers
+    assert themes.encoder is safety.prefilter.encoder  # one shared prefilter encoder
+    assert safety.toxicity.labels == TOXICITY_LABELS
+    assert emotion.classifier.labels == EMOTION_LABELS
+    for classifier in (themes.scorer.classifier, sentiment.classifier, emotion.classifier, safety.toxicity):
+        assert classifier.int8
+        assert any(isinstance(m, qd.Linear) for m in classifier.model.modules())
+    assert _zero_shot_concerns(alarm) == ["sexual", "self_harm", "occult", "blasphemy", "substance", "materialism"]
+
+
+def test_engine_runs_the_hf_profile_with_mapped_labels(alarm, taxonomy):
+    outcomes = analyze_batch(
+        [SongInput("clean", CLEAN), SongInput("long", LONG), SongInput("empty", "")], alarm
+    )
+    assert not [o for o in outcomes if isinstance(o, AnalysisFailure)], outcomes
+    clean, long, empty = outcomes
+    for result in (clean, long):
+        assert result.analyzer.profile == "hf" and result.analyzer.version == alarm.version
+        scores = result.scores
+        assert set(scores["concerns"]) == set(taxonomy.concern_keys)
+        assert set(scores["themes"]) == set(taxonomy.theme_keys)
+        assert abs(sum(scores["emotions"].values()) - 1) < 0.01
+        assert abs(sum(scores["sentiments"].values()) - 1) < 0.01
+        assert all(0.0 <= p <= 1.0 for group in scores.values() for p in group.values())
+        # the biased models' answers, through each model's label map
+        assert result.emotion == "fear" and result.sentiment == "negative"
+        assert "violence" in result.concerns  # toxic-bert "threat"
+        assert scores["concerns"]["hate"] < 0.05 and scores["concerns"]["profanity"] < 0.05
+        assert result.verdict == "flagged"
+        # 2 zero-shot concerns and 2 themes went to BART (entailment ~1); the others keep
+        # half their (low) encoder score
+        asked = [k for k in _zero_shot_concerns(alarm) if scores["concerns"][k] > 0.5]
+        assert len(asked) == 2 and set(asked) <= set(result.concerns)
+        assert sum(p > 0.9 for p in scores["themes"].values()) == 2
+    lines = CLEAN.splitlines()
+    for item in clean.evidence:
+        assert lines[item.line - 1].strip() == item.text
+    assert {e.concern for e in clean.evidence} >= {"violence"}
+    assert empty.verdict == "approved" and empty.line_count == 0
+
+
+def test_long_lyrics_are_chunked_within_512_tokens(alarm):
+    themes, sentiment, _, safety = alarm.analyzers
+    doc = _doc(LONG, alarm)
+    chunks = themes.preprocess(doc)["chunks"]
+    assert len(chunks) > 1
+    longest_hypothesis = max(themes.scorer.count_tokens(h) for h in themes.hypotheses)
+    pair_specials = themes.scorer.classifier.special_tokens(pair=True)
+    for chunk in chunks:
+        assert themes.scorer.count_tokens(chunk) + longest_hypothesis + pair_specials <= 512
+    assert len(sentiment.preprocess(doc)) > 1
+    assert all(sentiment.classifier.count_tokens(c) <= 510 for c in sentiment.preprocess(doc))
+    stanzas = safety.preprocess(doc)["stanzas"]
+    assert len(stanzas) > len(chunks)
+    # every line is analysed: the chunks together hold all of them
+    assert sum(c.count("\n") + 1 for c in chunks) == len(doc.lines)
+
+
+def test_only_the_prefiltered_labels_reach_the_nli_model(alarm, monkeypatch):
+    themes, _, _, safety = alarm.analyzers
+    classifier = themes.scorer.classifier
+    asked: list[tuple[str, str]] = []
+    real = classifier.logits
+
+    def spy(texts, pairs=None):
+        asked.extend(zip(texts, pairs, strict=True))
+        return real(texts, pairs)
+
+    monkeypatch.setattr(classifier, "logits", spy)
+    doc = _doc(CLEAN, alarm)
+    theme_input, safety_input = themes.preprocess(doc), safety.preprocess(doc)
+    analyze_text(CLEAN, alarm)
+    hypotheses = {h for _, h in asked}
+    assert hypotheses == {themes.hypotheses[j] for j in theme_input["candidates"]} | {
+        safety.hypotheses[j] for j in safety_input["candidates"]
+    }
+    assert len(hypotheses) == 4
+    # the candidates are the compact prefilter's best-ranked labels
+    prior = theme_input["prior"]
+    assert sorted(prior[theme_input["candidates"]]) == sorted(np.sort(prior)[-2:])
+    expected_pairs = 2 * len(theme_input["chunks"]) + 2 * len(safety_input["stanzas"])
+    assert len(asked) == expected_pairs
+
+
+def test_calm_models_approve_clean_lyrics_and_keywords_still_count(load_hf, model_sets):
+    calm = load_hf(model_sets["calm"])
+    assert calm.profile == "hf"
+    clean, profane = analyze_batch([SongInput("clean", CLEAN), SongInput("profane", PROFANE)], calm)
+    assert clean.verdict == "approved", clean.explanation
+    assert clean.emotion == "joy" and clean.sentiment == "positive"
+    assert max(clean.scores["concerns"].values()) < 0.35
+    # the compact keyword scores apply as in the compact profile, with the same evidence
+    assert profane.verdict == "flagged" and "profanity" in profane.concerns
+    assert [(e.line, e.text) for e in profane.evidence if e.concern == "profanity"] == [
+        (2, "This fucking town can go to hell")
+    ]
+
+
+def test_toxicity_labels_map_onto_concerns_with_line_evidence(load_hf, model_sets):
+    calm = load_hf(model_sets["calm"])
+    safety = calm.analyzers[-1]
+    doc = _doc(CLEAN, calm)
+    inputs = safety.preprocess(doc)
+    toxic = np.zeros((len(doc.lines), len(TOXICITY_LABELS)), dtype=np.float32)
+    toxic[1, TOXICITY_LABELS.index("identity_hate")] = 0.95  # "And the quiet feels too wide"
+    toxic[3, TOXICITY_LABELS.index("obscene")] = 0.9  # "You are light on every side"
+    entailment = np.zeros((len(inputs["candidates"]), len(inputs["stanzas"])))
+    values = safety.postprocess({**inputs, "toxicity": toxic, "entailment": entailment}, doc)
+    assert values["concerns"]["hate"] > 0.7 and values["concerns"]["profanity"] > 0.7
+    assert values["concerns"]["violence"] < 0.05
+    assert values["concern_lines"]["hate"] == [(3, "And the quiet feels too wide", 0.95)]
+    assert values["concern_lines"]["profanity"][0][:2] == (5, "You are light on every side")
+
+
+# --- fallback ------------------------------------------------------------------------------
+
+
+def test_missing_models_fall_back_to_compact_with_a_notice(load_hf, model_sets, tmp_path):
+    missing_folder = str(tmp_path / "no-such-folder")
+    fallback = load_hf(
+        {**model_sets["alarm"], TOXICITY: missing_folder, EMOTION: "discern-tests/not-cached-anywhere"}
+    )
+    assert fallback.profile == "compact"
+    assert len(fallback.notices) == 1
+    notice = fallback.notices[0]
+    assert "toxicity" in notice and missing_folder in notice and "the folder does not exist" in notice
+    assert "emotion" in notice and "not in the local Hugging Face cache" in notice
+    assert "hf download discern-tests/not-cached-anywhere" in notice
+    assert "DISCERN_HF_TOXICITY_MODEL" in notice and "DISCERN_HF_EMOTION_MODEL" in notice
+    result = analyze_text(CLEAN, fallback)
+    assert result.analyzer.profile == "compact"
+
+
+def test_a_model_with_other_labels_is_refused(load_hf, model_sets):
+    # the sentiment model where the emotion model belongs: its labels are not the seven
+    fallback = load_hf({**model_sets["alarm"], EMOTION: model_sets["alarm"][SENTIMENT]})
+    assert fallback.profile == "compact"
+    assert "are not the expected" in fallback.notices[0] and "emotion" in fallback.notices[0]
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def _cli(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    songs = tmp_path / "songs.jsonl"
+    songs.write_text(
+        "\n".join(json.dumps({"id": i, "title": i, "lyrics": t}) for i, t in (("clean", CLEAN), ("profane", PROFANE)))
+    )
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "analyze", "--profile", "hf", "--input", str(songs), "--output", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "DISCERN_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return done, rows
+
+
+def test_cli_analyzes_a_file_with_the_hf_profile(tmp_path, model_sets):
+    done, rows = _cli(tmp_path, {**model_sets["alarm"], "DISCERN_HF_TOP_K_LABELS": "4"})
+    assert done.returncode == 0, done.stderr
+    assert "notice:" not in done.stderr
+    assert [r["id"] for r in rows] == ["clean", "profane"]
+    for row in rows:
+        assert row["analyzer"]["profile"] == "hf"
+        assert row["emotion"] == "fear" and row["sentiment"] == "negative"
+        assert row["verdict"] == "flagged" and "violence" in row["concerns"]
+    assert any(e["concern"] == "profanity" and e["line"] == 2 for e in rows[1]["evidence"])
+
+
+def test_cli_falls_back_with_a_notice_instead_of_crashing(tmp_path, model_sets):
+    done, rows = _cli(tmp_path, {**model_sets["alarm"], ZERO_SHOT: str(tmp_path / "gone")})
+    assert done.returncode == 0, done.stderr
+    assert "notice: The hf profile is not available" in done.stderr and "zero-shot" in done.stderr
+    assert [r["analyzer"]["profile"] for r in rows] == ["compact", "compact"]
+
+
+def _doc(lyrics: str, analyzers):
+    from pipelines.analyzers.base import SongDoc
+    from pipelines.engine import fit_lines
+
+    return SongDoc(id="t", prepared=fit_lines(prepare(lyrics), analyzers))
