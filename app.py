@@ -2,7 +2,8 @@
 
 ``st.App`` serves the dashboard (pages are routed by ``router.py``) and gives us a
 lifespan hook, which loads the models when the server starts rather than on the first
-visitor's click.
+visitor's click, and opens the library and starts the job worker, so analysis jobs
+queued before a restart resume without anyone visiting.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 
 @asynccontextmanager
 async def lifespan(_app):
-    from dashboard.resources import warm_up
+    from dashboard.resources import start_background_work, warm_up
 
     warm_up()  # returns at once; the models load on a background thread
+    start_background_work()  # likewise: database upgrade, then the job worker (waits for the models)
     yield
 
 

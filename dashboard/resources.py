@@ -1,9 +1,10 @@
 """The dashboard's process-wide resources: the only module with ``st.cache_resource``.
 
 One copy of each per server process, shared by every session: the analyzers (the four
-models), the memory sampler, and (see the storage section) the database and the job
-runner. ``warm_up`` is called by ``app.py`` when the server starts, so models load before
-the first visitor; until they are ready, pages say so instead of freezing.
+models), the library database (engine and session factory), the background job worker
+and the memory sampler. ``warm_up`` and ``start_background_work`` are called by
+``app.py`` when the server starts, so models load and queued jobs resume before the first
+visitor; until the models are ready, pages say so instead of freezing.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import time
 from dataclasses import dataclass, field
 
 import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.job_worker import QueueWorker
 from dashboard.memory import MemorySampler
-from pipelines.analyzers.loader import AnalyzerSet, load_analyzers
+from pipelines.analyzers import loader
+from pipelines.analyzers.loader import AnalyzerSet
 from pipelines.settings import get_settings
 
 log = logging.getLogger("discern.dashboard")
@@ -33,7 +38,8 @@ class ModelWarmup:
 
     def run(self) -> None:
         try:
-            load_analyzers(get_settings().discern_profile)
+            # Through the module attribute, so tests can put a fake at the model boundary.
+            loader.load_analyzers(get_settings().discern_profile)
         except Exception as exc:  # shown on every page instead of a stack trace
             log.exception("loading the models failed")
             self.error = f"{type(exc).__name__}: {exc}"
@@ -65,7 +71,7 @@ def warm_up() -> ModelWarmup:
 @st.cache_resource(show_spinner=False)
 def analyzers() -> AnalyzerSet:
     """The analyzers of the configured profile: loaded once per process, shared by all sessions."""
-    return load_analyzers(get_settings().discern_profile)
+    return loader.load_analyzers(get_settings().discern_profile)
 
 
 def analyzers_if_ready() -> AnalyzerSet | None:
@@ -76,7 +82,66 @@ def analyzers_if_ready() -> AnalyzerSet | None:
     return analyzers()
 
 
-@st.cache_resource(show_spinner=False)
+@dataclass(frozen=True)
+class LibraryDatabase:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    sample_loaded: bool
+    sample_summary: str
+
+
+def _dispose_database(database: LibraryDatabase) -> None:
+    database.engine.dispose()
+
+
+@st.cache_resource(show_spinner="Opening the library…", on_release=_dispose_database)
+def database() -> LibraryDatabase:
+    """The library database: schema upgraded on first use, the sample library imported into
+    an empty one (DISCERN_LOAD_SAMPLE_LIBRARY). A failure is not cached: the next call retries."""
+    from pipelines.store.db import make_engine, make_sessionmaker
+    from pipelines.store.startup import prepare_database
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        report = prepare_database(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    if report.sample_loaded:
+        log.info("sample library loaded: %s", report.sample_summary)
+    return LibraryDatabase(engine, make_sessionmaker(engine), report.sample_loaded, report.sample_summary)
+
+
+def _stop_worker(worker: QueueWorker) -> None:
+    worker.stop()
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop_worker)
+def job_runner() -> QueueWorker:
+    """One background worker thread per process: works queued analysis jobs with the durable
+    runner once the models are warm, so a run goes on when its tab closes."""
+    return QueueWorker(database().sessions, warm_up(), analyzers).start()
+
+
+def start_background_work() -> None:
+    """Start the memory sampler, open the library and start the job worker without waiting for a
+    visitor (server start)."""
+
+    def start() -> None:
+        memory_sampler()  # the admin chart then covers the minutes before anyone opened it
+        try:
+            job_runner()
+        except Exception:  # the pages show the database error to whoever visits
+            log.exception("could not start the job worker")
+
+    threading.Thread(target=start, name="discern-startup", daemon=True).start()
+
+
+def _stop_sampler(sampler: MemorySampler) -> None:
+    sampler.stop()
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop_sampler)
 def memory_sampler() -> MemorySampler:
     """One sampler thread per process feeding the admin page's memory chart."""
     return MemorySampler().start()
