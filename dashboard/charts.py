@@ -22,10 +22,39 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}" if isinstance(value, float) and not value.is_integer() else f"{int(value)}"
 
 
-def verdict_mix(verdicts: Iterable[str], title: str = "Verdict mix") -> go.Figure:
-    """Songs per verdict, in a fixed order and colour."""
-    counts = Counter(verdicts)
-    return _bar(VERDICT_ORDER, [counts.get(v, 0) for v in VERDICT_ORDER], title, [VERDICT_COLOURS[v] for v in VERDICT_ORDER])
+def verdict_mix(counts: Mapping[str, Mapping[str, int]] | Iterable[str], title: str = "Verdict mix") -> go.Figure:
+    """Songs per verdict in a fixed order and colour; overridden verdicts are a separate,
+    hatched part of each bar (``counts`` as from ``song_table.verdict_counts``, or plain verdicts)."""
+    if not isinstance(counts, Mapping):
+        plain = Counter(counts)
+        counts = {"analysis": {v: plain.get(v, 0) for v in VERDICT_ORDER}, "override": {}}
+    colours = [VERDICT_COLOURS[v] for v in VERDICT_ORDER]
+    figure = go.Figure()
+    for part, name, pattern in (("analysis", "by the analysis", ""), ("override", "manual override", "/")):
+        values = [counts.get(part, {}).get(v, 0) for v in VERDICT_ORDER]
+        if part == "override" and not any(values):
+            continue
+        figure.add_trace(go.Bar(
+            x=list(VERDICT_ORDER), y=values, name=name, marker={"color": colours, "pattern": {"shape": pattern}},
+            text=[str(v) if v else "" for v in values], textposition="auto",
+        ))
+    figure.update_layout(title=title, barmode="stack", yaxis_title="songs", height=320, showlegend=len(figure.data) > 1,
+                         margin={"l": 40, "r": 10, "t": 50, "b": 40})
+    return figure
+
+
+def playlist_verdicts(names: Sequence[str], verdicts: Sequence[Mapping[str, int]], unanalysed: Sequence[int],
+                      title: str = "Verdicts per playlist") -> go.Figure:
+    """One horizontal stacked bar per playlist: songs per verdict, and songs without one."""
+    figure = go.Figure()
+    for verdict in VERDICT_ORDER:
+        figure.add_trace(go.Bar(y=list(names), x=[v.get(verdict, 0) for v in verdicts], name=verdict, orientation="h",
+                                marker_color=VERDICT_COLOURS[verdict]))
+    figure.add_trace(go.Bar(y=list(names), x=list(unanalysed), name="no result yet", orientation="h",
+                            marker_color="#b0b7b3"))
+    figure.update_layout(title=title, barmode="stack", xaxis_title="songs", yaxis={"autorange": "reversed"},
+                         height=max(220, 40 * len(names) + 120), margin={"l": 10, "r": 10, "t": 50, "b": 40})
+    return figure
 
 
 def label_counts(values: Iterable[str | Sequence[str]], labels: Sequence[str], names: Mapping[str, str], title: str) -> go.Figure:

@@ -11,17 +11,26 @@ from collections.abc import Collection
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, song_table, widgets
 from pipelines.result import SongAnalysis
 from pipelines.taxonomy import Taxonomy
-from pipelines.verdict import Decision, decide
+from pipelines.verdict import Decision, decide, explain
 
 VERDICT_BADGE = {"approved": ":green-badge[approved]", "review": ":orange-badge[review]", "flagged": ":red-badge[flagged]"}
 
 
 def rederive(result: SongAnalysis, taxonomy: Taxonomy, sensitivity: str, enabled: Collection[str] | None) -> Decision:
     """The verdict at another sensitivity or with concerns switched off: no model runs."""
-    return decide(result.scores["concerns"], taxonomy, sensitivity, enabled, result.evidence)
+    scores = result.scores["concerns"]
+    decision = song_table.rederive(scores, result.verdict, result.sensitivity, taxonomy, sensitivity, enabled)
+    as_analysed = sensitivity == result.sensitivity and song_table.all_enabled(enabled, taxonomy)
+    held = decision.verdict != decide(scores, taxonomy, sensitivity, enabled).verdict
+    if as_analysed or held:
+        # The engine's own explanation: it may say more than the scores (lyrics not in English).
+        explanation = result.explanation
+    else:
+        explanation = explain(decision.verdict, decision.concerns, decision.review_concerns, taxonomy, result.evidence)
+    return Decision(decision.verdict, decision.score, decision.concerns, decision.review_concerns, explanation)
 
 
 def lyrics_table(lyrics: str, result: SongAnalysis, taxonomy: Taxonomy, concerns: Collection[str]) -> pd.DataFrame:
@@ -55,18 +64,26 @@ def render(
     """Draw the analysis of one song; returns the verdict as derived for this view."""
     decision = rederive(result, taxonomy, sensitivity, enabled)
     shown_concerns = set(decision.concerns) | set(decision.review_concerns)
-    verdict_line = f"**Verdict:** {VERDICT_BADGE[decision.verdict]}  **Score:** {decision.score}/100"
+    names = {label.key: label.name for group in (taxonomy.concerns, taxonomy.themes, taxonomy.emotions, taxonomy.sentiments) for label in group}
+    shown_verdict = override[0] if override else decision.verdict
+    cols = st.columns(4)
+    cols[0].metric("Verdict", song_table.verdict_label(shown_verdict, bool(override)))
+    cols[1].metric("Score", f"{decision.score}/100", help="100 means nothing of concern; it falls with the strongest concern, weighted by severity.")
+    cols[2].metric("Top theme", names.get(result.themes[0], result.themes[0]) if result.themes else "none")
+    cols[3].metric("Emotion / sentiment", f"{names.get(result.emotion, result.emotion)} / {names.get(result.sentiment, result.sentiment)}")
     if override:
-        verdict_line = f"**Verdict:** {VERDICT_BADGE[override[0]]} (manual override; the models said {decision.verdict})"
-    st.markdown(verdict_line)
-    if override and override[1]:
-        st.caption("Override note:")
-        st.text(override[1])
+        st.markdown(f"{VERDICT_BADGE[override[0]]} set by a person (manual override); the analysis says {VERDICT_BADGE[decision.verdict]}")
+        if override[1]:
+            st.caption("Override note:")
+            st.text(override[1])
+    else:
+        st.markdown(f"{VERDICT_BADGE[decision.verdict]} at the {sensitivity} sensitivity")
     st.text(decision.explanation)
+    if decision.concerns:
+        st.caption("Concerns: " + ", ".join(names.get(k, k) for k in decision.concerns))
     for note in result.notes:
         st.info(note, icon=":material/info:")
 
-    names = {label.key: label.name for group in (taxonomy.concerns, taxonomy.themes, taxonomy.emotions, taxonomy.sentiments) for label in group}
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.score_bars(result.scores["concerns"], names, "Concerns", decision.concerns), key=f"{key}-bars-concerns")
@@ -77,7 +94,7 @@ def render(
 
     st.subheader("Lyrics")
     table = lyrics_table(lyrics, result, taxonomy, shown_concerns)
-    st.dataframe(table.style.apply(_highlight, axis=1), hide_index=True, width="stretch", key=f"{key}-lyrics")
+    widgets.table(table.style.apply(_highlight, axis=1), key=f"{key}-lyrics", width="stretch")
 
     references = [
         (label.name, ", ".join(label.scripture))
@@ -86,13 +103,6 @@ def render(
     ]
     if references:
         st.subheader("Scripture to read alongside")
-        st.dataframe(pd.DataFrame(references, columns=["theme or concern", "references"]), hide_index=True)
+        widgets.table(pd.DataFrame(references, columns=["theme or concern", "references"]), key=f"{key}-scripture")
     st.caption(f"Analyzer: {result.analyzer.profile} profile, version {result.analyzer.version}")
     return decision
-
-
-def models_loading_notice(status: str, error: str | None) -> None:
-    if status == "failed":
-        st.error(f"The analysis models could not be loaded: {error}. Analysis is unavailable; the library still works.")
-    else:
-        st.info("The analysis models are still loading (a few seconds after the server starts). This page will work as soon as they are ready.", icon=":material/hourglass_top:")

@@ -4,11 +4,13 @@ import time
 
 import pandas as pd
 import streamlit as st
-import torch
+from sqlalchemy.engine import make_url
 
-from dashboard import charts, resources
+from dashboard import charts, resources, widgets
 from dashboard.auth import configured_password, password_matches
 from dashboard.memory import snapshot
+from dashboard.runs import progress_figures
+from pipelines.jobs import list_jobs
 from pipelines.settings import get_settings
 
 st.title("Admin")
@@ -24,12 +26,12 @@ if not expected:
 if not st.session_state.get("admin-authenticated"):
     with st.form("admin-login"):
         given = st.text_input("Admin password", type="password", key="admin-password")
-        submitted = st.form_submit_button("Sign in")
+        submitted = st.form_submit_button("Sign in", key="admin-sign-in")
     if submitted and password_matches(given, expected):
         st.session_state["admin-authenticated"] = True
         st.rerun()
     if submitted:
-        st.error("Wrong password.")
+        st.error("Wrong password.", icon=":material/lock:")
     st.stop()
 
 sampler = resources.memory_sampler()
@@ -68,25 +70,68 @@ live_memory()
 
 st.subheader("Models")
 state = resources.warm_up()
-st.write(f"Warm-up: **{state.status}**" + (f" ({state.error})" if state.error else ""))
+took = f", {state.finished_at - state.started_at:.1f} s after the server started them" if state.finished_at else ""
+st.write(f"Warm-up: **{state.status}**{took}")
+if state.error:
+    st.text(state.error)
 analyzers = resources.analyzers_if_ready()
 if analyzers is not None:
-    st.dataframe(
-        pd.DataFrame(
-            [{"model": load.name, "id": load.model_id, "load seconds": round(load.seconds, 2), "memory added (MB)": round(load.rss_added_mb)}
-             for load in analyzers.loads]
-        ),
-        hide_index=True, key="admin-loads",
-    )
-    st.dataframe(
-        pd.DataFrame([{"model": m.name, "id": m.model_id, "version": m.version, "source": m.source, "tasks": ", ".join(m.tasks)} for m in analyzers.models]),
-        hide_index=True, key="admin-registry",
-    )
+    loads = [{"model": load.name, "id": load.model_id, "load seconds": round(load.seconds, 2),
+              "memory added (MB)": round(load.rss_added_mb)} for load in analyzers.loads]
+    widgets.table(pd.DataFrame(loads, columns=["model", "id", "load seconds", "memory added (MB)"]), key="admin-loads")
+    registry = [{"model": m.name, "id": m.model_id, "version": m.version, "source": m.source, "tasks": ", ".join(m.tasks)}
+                for m in analyzers.models]
+    if registry:
+        widgets.table(pd.DataFrame(registry), key="admin-registry")
     st.caption(f"Profile {analyzers.profile}, analyzer version {analyzers.version}")
     for notice in analyzers.notices:
         st.warning(notice)
 
 st.subheader("Threads")
-st.write(f"torch intra-op threads: **{torch.get_num_threads()}**, inter-op threads: **{torch.get_num_interop_threads()}**")
+try:
+    import torch
+
+    st.write(f"torch intra-op threads: **{torch.get_num_threads()}**, inter-op threads: **{torch.get_num_interop_threads()}**"
+             f" (DISCERN_TORCH_THREADS={settings.discern_torch_threads})")
+except ImportError:
+    st.write("torch is not installed in this environment.")
+st.caption("Inference from every session and the job worker goes through one lock per loaded profile, so "
+           "concurrent users queue instead of oversubscribing the CPU.")
+
+st.subheader("Jobs")
+try:
+    worker = resources.job_runner()
+    status = worker.status
+    st.write(f"Background worker: **{status.state}**" + (f", job {status.job_id}" if status.job_id else "")
+             + f"; {status.jobs_finished} jobs finished by this process.")
+    if status.last_error:
+        st.caption("Last error:")
+        st.text(status.last_error)
+    with resources.database().sessions.begin() as session:
+        jobs = list_jobs(session, limit=20)
+    rows = []
+    for job in jobs:
+        figures = progress_figures(job)
+        rows.append({"job": job.job_id, "playlist": job.title, "status": job.status, "songs done": figures.done,
+                     "failed": figures.failed, "rate": figures.rate, "ETA": figures.eta, "runner": job.lease_owner or ""})
+    if rows:
+        widgets.table(pd.DataFrame(rows), key="admin-jobs", width="stretch")
+    else:
+        st.caption("No jobs yet.")
+except Exception as exc:
+    st.error(f"The job list is unavailable ({type(exc).__name__}).")
+
 st.subheader("Settings")
-st.dataframe(pd.DataFrame(settings.public_items(), columns=["setting", "value"]).astype(str), hide_index=True, key="admin-settings")
+
+
+def _shown(name: str, value: object) -> str:
+    if name == "DATABASE_URL" and value:
+        try:  # a password written into the URL itself is not shown
+            return make_url(str(value)).render_as_string(hide_password=True)
+        except Exception:
+            return "(set)"
+    return str(value)
+
+
+shown = [(name, _shown(name, value)) for name, value in settings.public_items()]
+widgets.table(pd.DataFrame(shown, columns=["setting", "value"]), key="admin-settings")
