@@ -171,6 +171,16 @@ class HFThemeAnalyzer(Analyzer):
         return {"themes": {k: round(float(p), 4) for k, p in zip(self.keys, scores, strict=True)}}
 
 
+def toxicity_columns(toxicity: HFClassifier, keys: list[str]) -> list[tuple[int, int]]:
+    """(toxic-bert output column, concern column) for each of its labels the taxonomy has."""
+    label_map = toxicity.spec.label_map
+    return [
+        (i, keys.index(label_map[label]))
+        for i, label in enumerate(toxicity.labels)
+        if label_map.get(label) in keys
+    ]
+
+
 class HFSafetyAnalyzer(Analyzer):
     task = "safety"
     assigns = ("concerns", "concern_lines")
@@ -188,13 +198,7 @@ class HFSafetyAnalyzer(Analyzer):
         self.keys = taxonomy.concern_keys
         self.toxicity = toxicity
         self.scorer = scorer
-        label_map = toxicity.spec.label_map
-        # (toxic-bert output column, concern column) for each of its labels the taxonomy has.
-        self.toxic_columns = [
-            (i, self.keys.index(label_map[label]))
-            for i, label in enumerate(toxicity.labels)
-            if label_map.get(label) in self.keys
-        ]
+        self.toxic_columns = toxicity_columns(toxicity, self.keys)
         covered = {j for _, j in self.toxic_columns}
         self.zero_shot = [j for j in range(len(self.keys)) if j not in covered]
         self.hypotheses = {j: hypothesis(taxonomy.concerns[j]) for j in self.zero_shot}
@@ -284,12 +288,12 @@ def build_hf_analyzers(
 ) -> tuple[Analyzer, ...]:
     """The four analyzers in pipeline order; ``classifiers`` is keyed by registry model name."""
     scorer = ZeroShotScorer(classifiers["zero-shot"])
-    safety = HFSafetyAnalyzer(encoder, classifiers["toxicity"], scorer, taxonomy, top_k=0)
-    k_concerns, k_themes = split_budget(top_k, len(safety.zero_shot), len(taxonomy.themes))
-    safety.top_k = k_concerns
+    keys = taxonomy.concern_keys
+    covered = {j for _, j in toxicity_columns(classifiers["toxicity"], keys)}
+    k_concerns, k_themes = split_budget(top_k, len(keys) - len(covered), len(taxonomy.themes))
     return (
         HFThemeAnalyzer(encoder, scorer, taxonomy, k_themes),
         HFSentimentAnalyzer(classifiers["sentiment"], taxonomy.sentiment_keys),
         HFEmotionAnalyzer(classifiers["emotion"], taxonomy.emotion_keys),
-        safety,
+        HFSafetyAnalyzer(encoder, classifiers["toxicity"], scorer, taxonomy, k_concerns),
     )
