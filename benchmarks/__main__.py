@@ -192,6 +192,8 @@ def table(f: dict) -> str:
         f"| ad-hoc page, one new song at a time, p50 / p95 (max) "
         f"| {run['adhoc']['p50_ms']:.0f} / {run['adhoc']['p95_ms']:.0f} ms ({run['adhoc']['max_ms']:.0f}) "
         f"| p95 < 250 ms | {mark('adhoc_p95_ms')} |",
+        f"| ad-hoc page, CPU time per song p50 / p95 (all threads) "
+        f"| {run['adhoc']['cpu_p50_ms']:.0f} / {run['adhoc']['cpu_p95_ms']:.0f} ms | | |",
         f"| RSS: dashboard libraries + four analyzers, after analysing "
         f"| {f['server_rss']['peak_mb']:.0f} MB peak | < 700 MB | {mark('server_rss_mb')} |",
     ]
@@ -206,9 +208,9 @@ def table(f: dict) -> str:
         f"| {mark('cold_start_s')} |",
         f"| cached re-analysis of {run['songs']:,} songs (results cache) | {run['cached_rerun']['seconds']:.2f} s "
         f"| < 3 s | {mark('cached_rerun_s')} |",
-        f"| CPU time per song in that job (all threads) | {1000 * run['cpu_s'] / run['songs']:.0f} ms: "
-        f"{run['songs'] / run['cpu_s'] * m['cores_available']:.1f} songs/s if all {m['cores_available']} cores "
-        "were free | | |",
+        f"| CPU time per song in that job, all threads (bounds an idle machine at cores / CPU time) "
+        f"| {1000 * run['cpu_s'] / run['songs']:.0f} ms (<= {run['songs'] / run['cpu_s'] * m['cores_available']:.1f}"
+        " songs/s) | | |",
         f"| peak RSS of the benchmark process | {run['peak_rss_mb']:.0f} MB | | |",
         f"| model load time (in process) | {run['load_s']:.1f} s | | |",
         "| share of time: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in stages.items()) + " | | | |",
