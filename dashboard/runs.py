@@ -80,7 +80,7 @@ class ProgressFigures:
     status: str
     fraction: float  # 0..1 of songs finished (any outcome)
     done: str  # "7 / 10"
-    rate: str  # "3.2 songs/s"
+    rate: str  # songs analysed per second by the models, "3.20/s"
     eta: str  # "12 s"
     failed: int
     skipped: int
@@ -92,7 +92,7 @@ def progress_figures(progress: JobProgress) -> ProgressFigures:
     """What the runs page shows of a job: songs finished of the total, rate, ETA."""
     is_open = progress.status in OPEN_STATUSES
     if progress.rate:
-        rate = f"{progress.rate:.2f} songs/s" if progress.rate < 10 else f"{progress.rate:.0f} songs/s"
+        rate = f"{progress.rate:.2f}/s" if progress.rate < 10 else f"{progress.rate:.0f}/s"
     else:
         rate = "—"
     if is_open:

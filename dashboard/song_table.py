@@ -26,8 +26,8 @@ COLUMNS = [
     "song_id", "#", "title", "artist", "playlists", "verdict", "score", "top theme", "themes", "emotion", "sentiment",
     "concerns", "status", "verdict_key", "overridden", "theme_keys", "concern_keys", "emotion_key", "sentiment_key",
 ]
-SHOWN = ["#", "title", "artist", "playlists", "verdict", "score", "top theme", "themes", "emotion", "sentiment",
-         "concerns", "status"]
+SHOWN = ["#", "title", "artist", "playlists", "verdict", "score", "concerns", "top theme", "emotion", "sentiment",
+         "themes", "status"]
 
 
 def all_enabled(enabled: Collection[str] | None, taxonomy: Taxonomy) -> bool:

@@ -66,11 +66,12 @@ def render(
     shown_concerns = set(decision.concerns) | set(decision.review_concerns)
     names = {label.key: label.name for group in (taxonomy.concerns, taxonomy.themes, taxonomy.emotions, taxonomy.sentiments) for label in group}
     shown_verdict = override[0] if override else decision.verdict
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Verdict", song_table.verdict_label(shown_verdict, bool(override)))
     cols[1].metric("Score", f"{decision.score}/100", help="100 means nothing of concern; it falls with the strongest concern, weighted by severity.")
     cols[2].metric("Top theme", names.get(result.themes[0], result.themes[0]) if result.themes else "none")
-    cols[3].metric("Emotion / sentiment", f"{names.get(result.emotion, result.emotion)} / {names.get(result.sentiment, result.sentiment)}")
+    cols[3].metric("Emotion", names.get(result.emotion, result.emotion))
+    cols[4].metric("Sentiment", names.get(result.sentiment, result.sentiment))
     if override:
         st.markdown(f"{VERDICT_BADGE[override[0]]} set by a person (manual override); the analysis says {VERDICT_BADGE[decision.verdict]}")
         if override[1]:
@@ -94,7 +95,9 @@ def render(
 
     st.subheader("Lyrics")
     table = lyrics_table(lyrics, result, taxonomy, shown_concerns)
-    widgets.table(table.style.apply(_highlight, axis=1), key=f"{key}-lyrics", width="stretch")
+    # Tall enough for every line (up to a long song), so the page scrolls, not the table.
+    height = min(35 * (len(table) + 1) + 3, 35 * 120)
+    widgets.table(table.style.apply(_highlight, axis=1), key=f"{key}-lyrics", width="stretch", height=height)
 
     references = [
         (label.name, ", ".join(label.scripture))

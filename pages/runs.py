@@ -73,7 +73,7 @@ def job_card(progress, problems) -> None:
         st.progress(figures.fraction, text=f"{figures.done} songs")
         columns = st.columns(5)
         columns[0].metric("Songs done", figures.done)
-        columns[1].metric("Rate", figures.rate)
+        columns[1].metric("Rate", figures.rate, help="Songs analysed per second by the models in this run (cache hits excluded)")
         columns[2].metric("ETA", figures.eta)
         columns[3].metric("Failed", figures.failed)
         columns[4].metric("From cache", figures.cached)
@@ -103,13 +103,17 @@ def live_jobs() -> None:
         st.info("No analysis runs yet.", icon=":material/history:")
     for progress in jobs:
         job_card(progress, problems.get(progress.job_id, []))
-    if st.session_state.get("runs-live") and not open_jobs:
+    in_full_run = st.session_state.pop("runs-full-run", False)
+    if st.session_state.get("runs-live") and not open_jobs and not in_full_run:
+        # The last open job finished during a timed refresh: rerun the whole page, so this
+        # section stops refreshing (and the start button sees the new state).
         st.session_state["runs-live"] = False
-        st.rerun()  # the whole page, so this section stops refreshing
+        st.rerun()
 
 
 st.subheader("Runs")
 with widgets.library_session() as session:
     live = has_open_jobs(session)
 st.session_state["runs-live"] = live
+st.session_state["runs-full-run"] = True
 st.fragment(run_every=REFRESH if live else None)(live_jobs)()
