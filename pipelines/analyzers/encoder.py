@@ -16,6 +16,7 @@ at once. Two backends compute the same vectors (cosine 1 - 1e-6 apart):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -134,7 +135,7 @@ class SentenceEncoder:
             raise ValueError(f"unknown encoder backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.int8 = settings.discern_encoder_int8 if int8 is None else int8
         self.tokenizer = self._load_tokenizer(self.path)
-        self.dimension = 384
+        self.dimension = int(json.loads((Path(self.path) / "config.json").read_text())["hidden_size"])
         self.backend = backend
         if backend == "onnx":
             cache_dir = cache_dir or model_cache_dir(settings.discern_model_cache_dir)
