@@ -1,0 +1,243 @@
+"""The Ray engine on a real local Ray (2 CPUs): the same results as the local engine on the
+sample library, the same job rules (cache, cancel, stop and resume, a SIGKILLed run
+resumed without redoing anything), on SQLite and PostgreSQL; and the message when the
+optional extra is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from pipelines.engine import AnalysisFailure, SongInput, analyze_songs
+from pipelines.importers.sample_library import SAMPLE_LIBRARY_PATH
+from pipelines.ray_engine import RAY_MISSING, RayOptions, RayUnavailable, require_ray
+from pipelines.store.models import Analysis, AnalysisJob, AnalysisJobItem, Song
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYLIST = "Everything"
+SAMPLE_SONGS = json.loads(SAMPLE_LIBRARY_PATH.read_text(encoding="utf-8"))["songs"]
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """One local Ray for the module (Ray 2.60 has no local mode); its address for CLI runs."""
+    import ray
+
+    from pipelines.ray_engine import job_runtime_env
+
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env=job_runtime_env())
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_results(analyzers) -> dict[str, dict]:
+    """The local engine's results for the sample library, by song id (timings left out)."""
+    songs = [SongInput(s["id"], s["lyrics"], s["title"], s["artist"]) for s in SAMPLE_SONGS]
+    return {song.id: _comparable(outcome) for song, outcome in analyze_songs(songs, analyzers, "balanced")}
+
+
+def _comparable(outcome) -> dict:
+    assert not isinstance(outcome, AnalysisFailure), outcome
+    data = outcome if isinstance(outcome, dict) else outcome.to_dict()
+    return {k: v for k, v in data.items() if k not in {"timings", "id"}}
+
+
+def _cli(*args: str, database_url: str | None = None) -> subprocess.Popen:
+    env = {**os.environ, "DISCERN_LOAD_SAMPLE_LIBRARY": "0", "HF_HUB_OFFLINE": "1"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return subprocess.Popen([sys.executable, "-m", "pipelines", "analyze", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _everything_job(sessions, profile: str) -> int:
+    from pipelines.jobs import create_job
+
+    with sessions.begin() as session:
+        song_ids = list(session.scalars(select(Song.id).order_by(Song.id)))
+        return create_job(session, song_ids, title=PLAYLIST, profile=profile, sensitivity="balanced").id
+
+
+def _stored(sessions, job_id: int) -> dict[int, tuple[str, int | None]]:
+    with sessions.begin() as session:
+        return {item.song_id: (item.status, item.analysis_id)
+                for item in session.scalars(select(AnalysisJobItem).where(AnalysisJobItem.job_id == job_id))}
+
+
+# --- the optional extra ------------------------------------------------------------------
+
+
+def test_without_ray_the_engine_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
+    with pytest.raises(RayUnavailable, match="pip install -r requirements-ray.txt"):
+        require_ray()
+
+    source = tmp_path / "songs.jsonl"
+    source.write_text(json.dumps({"id": "s1", "lyrics": "Holy holy Lord"}) + "\n", encoding="utf-8")
+    blocked = ("import sys; sys.modules['ray'] = None; from pipelines.__main__ import main; "
+               f"sys.exit(main(['analyze', '--input', {str(source)!r}, '--output', {str(tmp_path / 'out.jsonl')!r},"
+               " '--engine', 'ray']))")
+    proc = subprocess.run([sys.executable, "-c", blocked], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert RAY_MISSING in proc.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+# --- same results as the local engine ----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_cli_file_mode_on_ray_gives_the_local_engines_results(ray_address, local_results, tmp_path):
+    source, out = tmp_path / "sample.jsonl", tmp_path / "ray.jsonl"
+    source.write_text("".join(json.dumps({k: s[k] for k in ("id", "title", "artist", "lyrics")}) + "\n"
+                              for s in SAMPLE_SONGS), encoding="utf-8")
+    proc = _cli("--input", str(source), "--output", str(out), "--engine", "ray", "--address", ray_address,
+                "--actors", "2", "--ray-batch-size", "5")
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert f"analysed {len(SAMPLE_SONGS)} of {len(SAMPLE_SONGS)} songs" in stderr
+    results = {record["id"]: _comparable(record) for record in map(json.loads, out.read_text().splitlines())}
+    assert results == local_results  # verdicts, scores, evidence, version: everything but timings
+
+
+@pytest.mark.slow
+def test_a_ray_job_stores_the_local_engines_results_then_the_cache_answers(
+    ray_address, sample_sessions, analyzers, local_results
+):
+    from pipelines.jobs import job_progress
+    from pipelines.ray_jobs import RayJobRunner
+
+    job_id = _everything_job(sample_sessions, analyzers.profile)
+    seen = []
+    runner = RayJobRunner(sample_sessions, analyzers, RayOptions(actors=2, batch_size=6))
+    outcome = runner.run(job_id, on_batch=seen.append)
+    assert (outcome.status, outcome.analysed, outcome.cached, outcome.failed) == ("done", 36, 0, 0)
+    assert [p.finished for p in seen] == sorted(p.finished for p in seen) and len(seen) == 6  # committed per batch
+    with sample_sessions.begin() as session:
+        progress = job_progress(session, job_id)
+        stored = {
+            external: row.result
+            for external, row in session.execute(
+                select(Song.title, Analysis).join(Analysis, Analysis.song_id == Song.id)
+            ).tuples()
+        }
+        job = session.get(AnalysisJob, job_id)
+    assert progress.status == "done" and progress.counts == {"done": 36} and job.lease_owner is None
+    by_title = {s["title"]: s["id"] for s in SAMPLE_SONGS}
+    assert {by_title[title]: _comparable(result) for title, result in stored.items()} == local_results
+
+    again = RayJobRunner(sample_sessions, analyzers, RayOptions(actors=2, batch_size=6))
+    rerun = again.run(_everything_job(sample_sessions, analyzers.profile))
+    assert (rerun.status, rerun.analysed, rerun.cached) == ("done", 0, 36)  # nothing went to Ray
+    with sample_sessions.begin() as session:
+        assert session.scalar(select(func.count(Analysis.id))) == 36
+
+
+# --- the job rules: stop and resume, cancel, a killed run --------------------------------
+
+
+@pytest.mark.slow
+def test_a_stopped_ray_job_resumes_where_it_stopped_and_a_cancelled_one_ends(ray_address, sample_sessions, analyzers):
+    from pipelines.jobs import cancel_job
+    from pipelines.ray_jobs import RayJobRunner
+
+    options = RayOptions(actors=1, batch_size=4)
+    job_id = _everything_job(sample_sessions, analyzers.profile)
+    batches = []
+    stopped = RayJobRunner(sample_sessions, analyzers, options).run(
+        job_id, on_batch=batches.append, should_stop=lambda: len(batches) >= 2
+    )
+    assert stopped.status == "running" and stopped.analysed == 8
+    before = _stored(sample_sessions, job_id)
+    done_before = {song: ids for song, ids in before.items() if ids[0] == "done"}
+    assert len(done_before) == 8 and {s for s, _ in before.values()} == {"done", "pending"}  # nothing left claimed
+    with sample_sessions.begin() as session:
+        assert session.get(AnalysisJob, job_id).lease_owner is None
+
+    resumed = RayJobRunner(sample_sessions, analyzers, options).run(job_id)
+    assert (resumed.status, resumed.analysed) == ("done", 28)
+    after = _stored(sample_sessions, job_id)
+    assert {s for s, _ in after.values()} == {"done"}
+    assert {song: after[song] for song in done_before} == done_before  # kept, not redone
+
+    # Cancelled after its first batch: that batch is kept, the rest ends as cancelled.
+    with sample_sessions.begin() as session:
+        session.execute(Analysis.__table__.delete())
+    cancel_id = _everything_job(sample_sessions, analyzers.profile)
+
+    def cancel(progress) -> None:
+        with sample_sessions.begin() as session:
+            cancel_job(session, cancel_id)
+
+    cancelled = RayJobRunner(sample_sessions, analyzers, options).run(cancel_id, on_batch=cancel)
+    assert (cancelled.status, cancelled.analysed) == ("cancelled", 4)
+    statuses = [status for status, _ in _stored(sample_sessions, cancel_id).values()]
+    assert (statuses.count("done"), statuses.count("cancelled")) == (4, 32)
+
+
+def _done_items(sessions) -> int:
+    with sessions.begin() as session:
+        return session.scalar(select(func.count()).where(AnalysisJobItem.status == "done")) or 0
+
+
+@pytest.mark.slow
+def test_a_killed_ray_run_resumes_and_analyses_every_song_exactly_once(ray_address, sample_sessions, database_url):
+    from pipelines.store.repository import sync_playlist
+
+    with sample_sessions.begin() as session:
+        song_ids = list(session.scalars(select(Song.id).order_by(Song.id)))
+        sync_playlist(session, PLAYLIST, song_ids)
+    args = ("--playlist", PLAYLIST, "--engine", "ray", "--address", ray_address, "--actors", "1",
+            "--ray-batch-size", "1")
+    process = _cli(*args, database_url=database_url)
+    deadline = time.monotonic() + 180
+    try:
+        while _done_items(sample_sessions) < 3:
+            assert process.poll() is None, f"the run ended before it was killed: {process.communicate()[1][-2000:]}"
+            assert time.monotonic() < deadline, "the Ray run did not analyse 3 songs in 180 s"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    with sample_sessions.begin() as session:
+        job = session.scalar(select(AnalysisJob))
+        assert job.status == "running" and job.lease_owner  # left behind by the dead driver
+        done_before = {item.song_id: (item.analysis_id, item.finished_at) for item in
+                       session.scalars(select(AnalysisJobItem).where(AnalysisJobItem.status == "done"))}
+        created_before = dict(session.execute(select(Analysis.id, Analysis.created_at)).all())
+    assert 3 <= len(done_before) < len(song_ids), "kill the run half way, not after it finished"
+
+    rerun = _cli(*args, database_url=database_url)
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr[-3000:]
+    assert f"resuming job {job.id} on Ray" in stderr
+    assert f"{len(song_ids)} songs, {len(song_ids)} analysed" in stderr
+
+    with sample_sessions.begin() as session:
+        assert session.scalar(select(func.count(AnalysisJob.id))) == 1
+        items = session.scalars(select(AnalysisJobItem)).all()
+        assert {item.status for item in items} == {"done"} and len(items) == len(song_ids)
+        per_song = dict(session.execute(select(Analysis.song_id, func.count()).group_by(Analysis.song_id)).all())
+        assert per_song == dict.fromkeys(song_ids, 1)  # every song, exactly once
+        for item in items:  # what was finished before the kill was kept, not redone
+            if item.song_id in done_before:
+                assert (item.analysis_id, item.finished_at) == done_before[item.song_id]
+        created_after = dict(session.execute(select(Analysis.id, Analysis.created_at)).all())
+        assert {k: created_after[k] for k in created_before} == created_before
+        assert session.scalar(select(AnalysisJob.status)) == "done"
