@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.library_queries import open_job_ids
 from pipelines.analyzers.loader import AnalyzerSet
 from pipelines.jobs import JobRunner, RunOutcome
+from pipelines.ray_jobs import job_runner_for
 
 log = logging.getLogger("discern.dashboard.jobs")
 
@@ -88,7 +89,8 @@ class QueueWorker:
             self._last_error = self.warmup.error
             return
         try:
-            runner = JobRunner(self.sessions, self.analyzers())
+            # The local runner, or a Ray one when DISCERN_RAY_ADDRESS names a cluster (same job rows).
+            runner = job_runner_for(self.sessions, self.analyzers())
         except Exception as exc:
             log.exception("the job worker could not start")
             self._state, self._last_error = "models failed", f"{type(exc).__name__}: {exc}"

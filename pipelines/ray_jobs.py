@@ -33,6 +33,7 @@ from pipelines.ray_engine import (
     RayRunError,
     analyze_on_ray,
     probe_identity,
+    require_ray,
 )
 from pipelines.settings import get_settings
 from pipelines.store.models import Analysis, AnalysisJob, AnalysisJobItem, Lyrics, Song, utcnow
@@ -246,4 +247,5 @@ def job_runner_for(sessions: sessionmaker[Session], analyzers) -> JobRunner:
     address = get_settings().discern_ray_address
     if not address:
         return JobRunner(sessions, analyzers)
+    require_ray()  # without the extra, say how to install it once instead of failing every job
     return RayJobRunner(sessions, analyzers, RayOptions(address=address))
