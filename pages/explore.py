@@ -4,8 +4,7 @@ concern, theme, emotion and playlist, with the playlist view's charts over what 
 import streamlit as st
 
 from dashboard import song_list, song_table, widgets
-from dashboard.library_queries import matching_song_ids, result_fields, song_playlists
-from pipelines.store.library_view import library_songs, list_playlists
+from dashboard.library_queries import matching_song_ids, playlist_names, song_playlists, table_songs
 from pipelines.taxonomy import load_taxonomy
 
 st.title("Explore")
@@ -13,12 +12,12 @@ taxonomy = load_taxonomy()
 
 search = st.text_input("Search title, artist or lyrics", key="explore-search", placeholder="e.g. a word from the chorus")
 with widgets.library_session() as session:
-    playlist_names = [p.name for p in list_playlists(session)]
-in_playlists = st.multiselect("Playlist", playlist_names, key="explore-filter-playlist", placeholder="Any playlist")
+    names = list(playlist_names(session).values())
+in_playlists = st.multiselect("Playlist", names, key="explore-filter-playlist", placeholder="Any playlist")
 sensitivity, enabled = widgets.sensitivity_controls(taxonomy, key="explore")
 
 with widgets.library_session() as session:
-    rows = library_songs(session)
+    rows, fields = table_songs(session)
     library_is_empty = not rows
     if search.strip():
         found = matching_song_ids(session, search)
@@ -27,7 +26,6 @@ with widgets.library_session() as session:
     if in_playlists:
         wanted = set(in_playlists)
         rows = [r for r in rows if wanted.intersection(membership.get(r.song_id, []))]
-    fields = result_fields(session, [r.analysis_id for r in rows])
 
 if library_is_empty:
     st.info("The library is empty: import songs on the Library page.", icon=":material/library_add:")

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, resources, widgets
-from dashboard.library_queries import library_counts
+from dashboard.library_queries import library_counts, playlist_overviews
 from dashboard.runs import start_runs
 from pipelines.connectors.online import (
     available_online_sources,
@@ -14,7 +14,6 @@ from pipelines.connectors.online import (
 )
 from pipelines.importers import import_upload
 from pipelines.settings import get_settings
-from pipelines.store.library_view import list_playlists
 
 IMPORT_TYPES = ["csv", "tsv", "json", "jsonl", "ndjson", "zip", "txt", "lrc"]
 
@@ -22,7 +21,7 @@ st.title("Library")
 widgets.models_notice()
 
 with widgets.library_session() as session:
-    summaries = list_playlists(session)
+    summaries = playlist_overviews(session)
     playlist_count, song_count = library_counts(session)
 
 left, middle, right = st.columns(3)

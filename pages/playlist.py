@@ -5,18 +5,16 @@ sensitivity controls that re-derive verdicts at once; the exports."""
 import streamlit as st
 
 from dashboard import resources, song_list, song_table, widgets
-from dashboard.library_queries import result_fields, song_playlists
+from dashboard.library_queries import playlist_names, song_playlists, table_songs
 from dashboard.runs import start_runs
 from pipelines import exports
-from pipelines.store.library_view import list_playlists, playlist_songs
 from pipelines.taxonomy import load_taxonomy
 
 st.title("Playlist")
 taxonomy = load_taxonomy()
 
 with widgets.library_session() as session:
-    summaries = list_playlists(session)
-names = {p.id: p.name for p in summaries}
+    names = playlist_names(session)
 if not names:
     st.info("The library has no playlists yet: import one on the Library page.", icon=":material/library_add:")
     st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_music:")
@@ -33,13 +31,7 @@ if not picked:
 sensitivity, enabled = widgets.sensitivity_controls(taxonomy, key="playlist")
 version = widgets.current_version()
 with widgets.library_session() as session:
-    rows, seen = [], set()
-    for playlist_id in picked:
-        for row in playlist_songs(session, playlist_id):
-            if row.song_id not in seen:  # a song in two picked playlists is listed once
-                seen.add(row.song_id)
-                rows.append(row)
-    fields = result_fields(session, [r.analysis_id for r in rows])
+    rows, fields = table_songs(session, picked)  # a song in two picked playlists is listed once
     membership = song_playlists(session) if len(picked) > 1 else None
 
 frame = song_table.song_frame(rows, fields, taxonomy, sensitivity, enabled, version, membership)

@@ -8,10 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import resources, widgets
-from dashboard.library_queries import has_open_jobs, job_problems
+from dashboard.library_queries import has_open_jobs, job_problems, playlist_names
 from dashboard.runs import progress_figures, start_runs
 from pipelines.jobs import cancel_job, list_jobs
-from pipelines.store.library_view import list_playlists
 from pipelines.verdict import SENSITIVITIES
 
 REFRESH = "2s"
@@ -28,8 +27,7 @@ for message in st.session_state.pop("runs-flash", []):
     st.success(message, icon=":material/play_circle:")
 
 with widgets.library_session() as session:
-    summaries = list_playlists(session)
-names = {p.id: p.name for p in summaries}
+    names = playlist_names(session)
 
 analyzers = resources.analyzers_if_ready()
 if not names:

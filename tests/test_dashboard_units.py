@@ -17,12 +17,15 @@ from dashboard.library_queries import (
     job_problems,
     matching_song_ids,
     open_job_ids,
+    playlist_names,
+    playlist_overviews,
     result_fields,
     song_playlists,
+    table_songs,
 )
 from dashboard.runs import duration, progress_figures, start_runs
 from pipelines.jobs import JobProgress, JobRunner, create_playlist_job, job_progress
-from pipelines.store.library_view import playlist_songs
+from pipelines.store.library_view import library_songs, list_playlists, playlist_songs
 from pipelines.store.models import Song, utcnow
 from pipelines.store.repository import find_playlist, set_lyrics, set_override
 from pipelines.taxonomy import load_taxonomy
@@ -230,3 +233,34 @@ def test_worker_leaves_a_job_another_live_runner_holds(sample_sessions):
         assert worker.status.jobs_finished == 0
     finally:
         worker.stop()
+
+
+def test_light_table_queries_agree_with_the_storage_views(sample_sessions):
+    """``table_songs`` and ``playlist_overviews`` read less than ``library_view`` (no whole
+    stored results) but must say the same about every song and playlist."""
+    analyzers = fake_analyzer_set()
+    with sample_sessions.begin() as session:
+        top = find_playlist(session, TOP_HITS).id
+        youth = find_playlist(session, "Youth Group Road Trip").id
+        job_id = create_playlist_job(session, top, profile=analyzers.profile, sensitivity="balanced").id
+    JobRunner(sample_sessions, analyzers).run(job_id)
+    with sample_sessions.begin() as session:
+        songs = {s.title: s for s in session.scalars(select(Song))}
+        set_override(session, songs["Ex Files"].id, "approved", "fine")
+        set_lyrics(session, songs["Yellow Umbrella"], "changed words", "test")
+    keep = ("song_id", "position", "title", "verdict", "analysed_verdict", "score", "emotion", "top_theme", "concerns",
+            "analysis_id", "override_verdict", "has_lyrics")
+    with sample_sessions.begin() as session:
+        rows, fields = table_songs(session, [top, youth])
+        expected = playlist_songs(session, top) + [r for r in playlist_songs(session, youth)
+                                                   if r.song_id not in {x.song_id for x in playlist_songs(session, top)}]
+        assert [[getattr(r, k) for k in keep] for r in rows] == [[getattr(r, k) for k in keep] for r in expected]
+        assert set(fields) == {r.analysis_id for r in rows if r.analysis_id}
+        everything, _ = table_songs(session)
+        assert [r.song_id for r in everything] == [r.song_id for r in library_songs(session)]
+        overviews = {o.name: o for o in playlist_overviews(session)}
+        for summary in list_playlists(session):
+            overview = overviews[summary.name]
+            assert (overview.songs, overview.with_lyrics, overview.analysed, overview.verdicts) == (
+                summary.songs, summary.with_lyrics, summary.analysed, summary.verdicts)
+        assert playlist_names(session) == {s.id: s.name for s in list_playlists(session)}
