@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -112,34 +113,49 @@ def test_the_cli_file_mode_on_ray_gives_the_local_engines_results(ray_address, l
 
 
 @pytest.mark.slow
-def test_a_ray_job_stores_the_local_engines_results_then_the_cache_answers(
-    ray_address, sample_sessions, analyzers, local_results
+def test_the_dashboards_worker_runs_jobs_on_the_configured_ray_with_the_local_engines_results(
+    ray_address, sample_sessions, analyzers, local_results, monkeypatch
 ):
-    from pipelines.jobs import job_progress
-    from pipelines.ray_jobs import RayJobRunner
+    from dashboard.job_worker import QueueWorker
+    from pipelines.jobs import JobRunner, job_progress
+    from pipelines.ray_jobs import RayJobRunner, job_runner_for
+    from pipelines.settings import get_settings
 
-    job_id = _everything_job(sample_sessions, analyzers.profile)
-    seen = []
-    runner = RayJobRunner(sample_sessions, analyzers, RayOptions(actors=2, batch_size=6))
-    outcome = runner.run(job_id, on_batch=seen.append)
-    assert (outcome.status, outcome.analysed, outcome.cached, outcome.failed) == ("done", 36, 0, 0)
-    assert [p.finished for p in seen] == sorted(p.finished for p in seen) and len(seen) == 6  # committed per batch
+    assert type(job_runner_for(sample_sessions, analyzers)) is JobRunner  # DISCERN_RAY_ADDRESS empty: local
+    monkeypatch.setenv("DISCERN_RAY_ADDRESS", ray_address)
+    monkeypatch.setenv("DISCERN_JOB_BATCH_SIZE", "6")
+    get_settings.cache_clear()
+    try:
+        assert isinstance(job_runner_for(sample_sessions, analyzers), RayJobRunner)
+        warmup = type("Ready", (), {"done": threading.Event(), "error": None})()
+        warmup.done.set()
+        job_id = _everything_job(sample_sessions, analyzers.profile)  # what the runs page queues
+        worker = QueueWorker(sample_sessions, warmup, lambda: analyzers, poll_seconds=0.2).start()
+        seen, deadline = [], time.monotonic() + 240
+        try:
+            while time.monotonic() < deadline:
+                with sample_sessions.begin() as session:
+                    progress = job_progress(session, job_id)  # what the dashboard shows
+                seen.append(progress.finished)
+                if progress.status == "done":
+                    break
+                time.sleep(0.05)
+        finally:
+            worker.stop()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert progress.status == "done" and progress.counts == {"done": 36}, worker.status
+    assert any(0 < n < 36 for n in seen)  # committed batch by batch while it ran
     with sample_sessions.begin() as session:
-        progress = job_progress(session, job_id)
-        stored = {
-            external: row.result
-            for external, row in session.execute(
-                select(Song.title, Analysis).join(Analysis, Analysis.song_id == Song.id)
-            ).tuples()
-        }
-        job = session.get(AnalysisJob, job_id)
-    assert progress.status == "done" and progress.counts == {"done": 36} and job.lease_owner is None
+        stored = session.execute(select(Song.title, Analysis.result).join(Analysis, Analysis.song_id == Song.id)).all()
+        assert session.get(AnalysisJob, job_id).lease_owner is None
     by_title = {s["title"]: s["id"] for s in SAMPLE_SONGS}
-    assert {by_title[title]: _comparable(result) for title, result in stored.items()} == local_results
+    assert {by_title[title]: _comparable(result) for title, result in stored} == local_results
 
-    again = RayJobRunner(sample_sessions, analyzers, RayOptions(actors=2, batch_size=6))
-    rerun = again.run(_everything_job(sample_sessions, analyzers.profile))
-    assert (rerun.status, rerun.analysed, rerun.cached) == ("done", 0, 36)  # nothing went to Ray
+    rerun = RayJobRunner(sample_sessions, analyzers, RayOptions(actors=2, batch_size=6))
+    outcome = rerun.run(_everything_job(sample_sessions, analyzers.profile))
+    assert (outcome.status, outcome.analysed, outcome.cached) == ("done", 0, 36)  # nothing went to Ray
     with sample_sessions.begin() as session:
         assert session.scalar(select(func.count(Analysis.id))) == 36
 
