@@ -32,7 +32,7 @@ class _Warmup:  # the part of resources.ModelWarmup the worker needs (no import 
 
 @dataclass(frozen=True)
 class WorkerStatus:
-    state: str  # "waiting for models", "idle", "working", "stopped", "models failed"
+    state: str  # "waiting for models", "idle", "working", "stopped", "models failed", "could not start"
     job_id: int | None
     jobs_finished: int
     last_error: str | None
@@ -77,7 +77,8 @@ class QueueWorker:
 
     @property
     def status(self) -> WorkerStatus:
-        state = "stopped" if not self._thread.is_alive() and self._state not in {"models failed"} else self._state
+        ended = not self._thread.is_alive() and self._state not in {"models failed", "could not start"}
+        state = "stopped" if ended else self._state
         return WorkerStatus(state, self._job_id, self._finished, self._last_error)
 
     def _run(self) -> None:
@@ -93,7 +94,7 @@ class QueueWorker:
             runner = job_runner_for(self.sessions, self.analyzers())
         except Exception as exc:
             log.exception("the job worker could not start")
-            self._state, self._last_error = "models failed", f"{type(exc).__name__}: {exc}"
+            self._state, self._last_error = "could not start", f"{type(exc).__name__}: {exc}"
             return
         self._state = "idle"
         while not self._stop.is_set():

@@ -95,8 +95,13 @@ def live_jobs() -> None:
     open_jobs = [j for j in jobs if j.status in ("queued", "running")]
     if worker is not None:
         status = worker.status
-        doing = f"working on job {status.job_id}" if status.job_id else status.state
-        st.caption(f"Background worker: {doing}.")
+        if status.state in ("models failed", "could not start"):
+            st.error("The background worker cannot analyse: queued runs wait until the server is fixed and "
+                     "restarted. The reason:", icon=":material/error:")
+            st.text(status.last_error or "unknown")
+        else:
+            doing = f"working on job {status.job_id}" if status.job_id else status.state
+            st.caption(f"Background worker: {doing}.")
     if not jobs:
         st.info("No analysis runs yet.", icon=":material/history:")
     for progress in jobs:

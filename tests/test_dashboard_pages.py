@@ -94,6 +94,10 @@ def dashboard(database_url, tmp_path, monkeypatch):
     engine.dispose()
 
 
+# Tests of what does not depend on the database backend run on SQLite only.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 def chart(at: AppTest, key: str) -> dict:
     return json.loads(at.get_by_key(key).proto.spec)
 
@@ -154,6 +158,7 @@ def test_import_upload_adds_the_playlist_and_reports_each_bad_row(dashboard):
     assert table.loc["Imported in test", "songs"] == 2
 
 
+@sqlite_only
 def test_empty_library_is_said_on_every_page(dashboard, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     monkeypatch.setenv("DISCERN_LOAD_SAMPLE_LIBRARY", "0")
@@ -171,6 +176,7 @@ def test_empty_library_is_said_on_every_page(dashboard, monkeypatch, tmp_path):
         assert any(phrase in i.value for i in at.info), (page, [i.value for i in at.info])
 
 
+@sqlite_only
 def test_a_database_error_is_a_clear_message_not_a_stack_trace(dashboard, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/discern?connect_timeout=2")
     _reset_process_resources()
@@ -403,6 +409,7 @@ def test_reanalyse_of_unchanged_lyrics_answers_from_the_cache(dashboard):
     assert any("Already up to date" in s.value for s in at.success)
 
 
+@sqlite_only
 def test_song_picker_and_an_unknown_song(dashboard):
     at = dashboard.app("pages/song.py")
     at.text_input(key="song-search").set_value("umbrella").run()
@@ -418,6 +425,7 @@ def test_song_picker_and_an_unknown_song(dashboard):
     assert any("no song with id 99999" in e.value for e in at.error)
 
 
+@sqlite_only
 def test_song_titles_are_never_rendered_as_markdown(dashboard):
     hostile = "**Bold** [link](javascript:alert(1)) <img src=x onerror=alert(1)>"
     with dashboard.sessions.begin() as session:
@@ -487,6 +495,7 @@ def test_analyse_lyrics_shows_the_song_view_and_saves_only_when_asked(dashboard)
     assert any("Saved into the library" in s.value for s in at.success)
 
 
+@sqlite_only
 def test_analyse_lyrics_uploads_and_refuses_binary(dashboard):
     at = dashboard.app("pages/analyse_lyrics.py")
     at.file_uploader(key="adhoc-files").set_value([
@@ -501,6 +510,7 @@ def test_analyse_lyrics_uploads_and_refuses_binary(dashboard):
     assert "Singer - Happy.lrc" in texts(at)
 
 
+@sqlite_only
 def test_pages_say_models_are_loading_instead_of_freezing(dashboard, monkeypatch):
     monkeypatch.setattr(resources, "_warmup", resources.ModelWarmup())  # never finishes
     at = dashboard.app("pages/analyse_lyrics.py")
@@ -515,6 +525,7 @@ def test_pages_say_models_are_loading_instead_of_freezing(dashboard, monkeypatch
 # ------------------------------------------------------------------ admin
 
 
+@sqlite_only
 def test_admin_refuses_a_wrong_password_and_shows_memory_with_the_right_one(dashboard):
     at = dashboard.app("pages/admin.py")
     at.text_input(key="admin-password").set_value("wrong")
@@ -539,6 +550,7 @@ def test_admin_refuses_a_wrong_password_and_shows_memory_with_the_right_one(dash
     assert PASSWORD not in settings["value"].to_string()
 
 
+@sqlite_only
 def test_admin_is_disabled_without_a_configured_password(dashboard, monkeypatch):
     monkeypatch.setenv("DISCERN_ADMIN_PASSWORD", "")
     get_settings.cache_clear()
