@@ -24,13 +24,7 @@ class CompactEmotionAnalyzer(Analyzer):
         self.index = PrototypeIndex(encoder, taxonomy.emotions, use_description=False)
 
     def _forward(self, inputs: list[list[str]]) -> list[dict[str, np.ndarray]]:
-        outputs = []
-        for lines in inputs:
-            vectors = self.encoder.encode(lines)
-            song = vectors.mean(axis=0, keepdims=True)
-            song /= np.linalg.norm(song) + 1e-9
-            outputs.append({"line": self.index.similarity(vectors), "song": self.index.similarity(song)[0]})
-        return outputs
+        return [self.index.score_song(self.encoder.encode(lines)) for lines in inputs]
 
     def postprocess(self, outputs: dict[str, Any], doc: SongDoc) -> dict[str, Any]:
         line, song = np.asarray(outputs["line"]), np.asarray(outputs["song"])

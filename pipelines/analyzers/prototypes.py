@@ -48,6 +48,13 @@ class PrototypeIndex:
         return out.astype(np.float32, copy=False)
 
 
+    def score_song(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-line similarities [n_lines, n_labels] and the whole song's (its mean vector)."""
+        song = vectors.mean(axis=0, keepdims=True)
+        song /= np.linalg.norm(song) + 1e-9
+        return {"line": self.similarity(vectors), "song": self.similarity(song)[0]}
+
+
 def softmax(x: np.ndarray, temperature: float) -> np.ndarray:
     z = (x - x.max()) / temperature
     e = np.exp(z)

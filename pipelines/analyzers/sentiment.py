@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.analyzers.base import Analyzer, SongDoc
-from pipelines.analyzers.encoder import SentenceEncoder
-from pipelines.analyzers.prototypes import PrototypeIndex, softmax
+from pipelines.analyzers.prototypes import softmax
 from pipelines.taxonomy import Taxonomy
 
 NEUTRAL_BAND = 0.12  # |mean compound| under this leans neutral

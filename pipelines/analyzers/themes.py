@@ -39,13 +39,7 @@ class CompactThemeAnalyzer(Analyzer):
         return [line.text for line in doc.prepared.lines]
 
     def _forward(self, inputs: list[list[str]]) -> list[dict[str, np.ndarray]]:
-        outputs = []
-        for lines in inputs:
-            vectors = self.encoder.encode(lines)
-            song = vectors.mean(axis=0, keepdims=True)
-            song /= np.linalg.norm(song) + 1e-9
-            outputs.append({"line": self.index.similarity(vectors), "song": self.index.similarity(song)[0]})
-        return outputs
+        return [self.index.score_song(self.encoder.encode(lines)) for lines in inputs]
 
     def postprocess(self, outputs: dict[str, Any], doc: SongDoc) -> dict[str, Any]:
         line, song = np.asarray(outputs["line"]), np.asarray(outputs["song"])
