@@ -25,4 +25,21 @@ async def lifespan(_app):
     yield
 
 
+def _route_with_navigation_only() -> None:
+    """Let ``router.py``'s ``st.navigation`` route every request, the first one included.
+
+    Streamlit treats a ``pages/`` folder beside the main script as the old automatic page
+    list until some session has run ``st.navigation``; so on a fresh server, a first visitor
+    arriving on a deep link (``/admin``, ``/song?song=3``) would get that page run on its own,
+    without the router's page config and navigation. The flag has no public setting.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except (ImportError, AttributeError):  # a Streamlit without the flag has nothing to switch off
+        logging.getLogger("discern.dashboard").warning("could not switch off the pages/ folder routing")
+
+
+_route_with_navigation_only()
 app = st.App("router.py", lifespan=lifespan)

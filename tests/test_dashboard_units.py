@@ -264,3 +264,18 @@ def test_light_table_queries_agree_with_the_storage_views(sample_sessions):
             assert (overview.songs, overview.with_lyrics, overview.analysed, overview.verdicts) == (
                 summary.songs, summary.with_lyrics, summary.analysed, summary.verdicts)
         assert playlist_names(session) == {s.id: s.name for s in list_playlists(session)}
+
+
+def test_the_server_entry_routes_every_request_through_the_router():
+    """A first visitor's deep link (``/admin``) must go through ``router.py``'s navigation,
+    not Streamlit's automatic ``pages/`` list (which would skip the router)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ("import app; from streamlit.runtime.pages_manager import PagesManager; "
+             "print(PagesManager.uses_pages_directory)")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
