@@ -1,5 +1,6 @@
 """Admin: live memory of this server process and its container, models, threads, sessions."""
 
+import sys
 import time
 
 import pandas as pd
@@ -88,13 +89,14 @@ if analyzers is not None:
         st.warning(notice)
 
 st.subheader("Threads")
-try:
-    import torch
-
+# Only a torch some model already loaded: importing it here would add ~180 MB to the very
+# process this page measures (the compact profile's ONNX encoder runs without torch).
+torch = sys.modules.get("torch")
+if torch is not None and hasattr(torch, "get_num_interop_threads"):  # not one still importing
     st.write(f"torch intra-op threads: **{torch.get_num_threads()}**, inter-op threads: **{torch.get_num_interop_threads()}**"
              f" (DISCERN_TORCH_THREADS={settings.discern_torch_threads})")
-except ImportError:
-    st.write("torch is not installed in this environment.")
+else:
+    st.write("torch is not loaded in this process: its models run without it.")
 st.caption("Inference from every session and the job worker goes through one lock per loaded profile, so "
            "concurrent users queue instead of oversubscribing the CPU.")
 
