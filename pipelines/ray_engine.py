@@ -88,6 +88,7 @@ class RayBatch:
     outcomes: list[tuple[int, Outcome]]  # (the caller's key, result or failure)
     worker: str  # host:pid of the actor
     rss_mb: float  # the actor's resident memory after the batch
+    cpu_s: float  # CPU seconds the actor has spent on songs since its models loaded
 
 
 def connect(address: str | None = None):
@@ -174,15 +175,18 @@ class RayAnalyzer:
     """The Ray Data callable class: one instance per actor, models loaded once in ``__init__``."""
 
     def __init__(self, profile: str | None, sensitivity: str) -> None:
+        import psutil
+
         from pipelines.analyzers.loader import load_analyzers
 
         self.analyzers = load_analyzers(profile)
         self.sensitivity = sensitivity
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.process = psutil.Process()
+        self.cpu_at_load = _cpu_seconds(self.process)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         import numpy as np
-        import psutil
 
         keys = [int(k) for k in batch["key"]]
         songs = [
@@ -194,7 +198,8 @@ class RayAnalyzer:
         except Exception as exc:  # the whole batch broke (not one song): a failure per song, as locally
             outcomes = [AnalysisFailure(s.id, f"analysis failed: {type(exc).__name__}: {exc}") for s in songs]
         failed = [isinstance(o, AnalysisFailure) for o in outcomes]
-        rss = psutil.Process().memory_info().rss / 2**20
+        rss = self.process.memory_info().rss / 2**20
+        cpu = _cpu_seconds(self.process) - self.cpu_at_load
         return {
             "key": np.array(keys, dtype=np.int64),
             "analysis": np.array(["" if f else json.dumps(o.to_dict()) for o, f in zip(outcomes, failed, strict=True)],
@@ -202,7 +207,13 @@ class RayAnalyzer:
             "error": np.array([o.error if f else "" for o, f in zip(outcomes, failed, strict=True)], dtype=object),
             "worker": np.array([self.worker] * len(keys), dtype=object),
             "rss_mb": np.full(len(keys), rss),
+            "cpu_s": np.full(len(keys), cpu),
         }
+
+
+def _cpu_seconds(process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def _decode(batch: dict[str, Any]) -> RayBatch:
@@ -211,7 +222,7 @@ def _decode(batch: dict[str, Any]) -> RayBatch:
         key = int(key)
         outcomes.append((key, AnalysisFailure(str(key), error) if error else SongAnalysis.from_dict(json.loads(analysis))))
     worker = str(batch["worker"][0]) if len(batch["worker"]) else ""
-    return RayBatch(outcomes, worker, float(max(batch["rss_mb"], default=0.0)))
+    return RayBatch(outcomes, worker, float(max(batch["rss_mb"], default=0.0)), float(max(batch["cpu_s"], default=0.0)))
 
 
 def analyze_on_ray(
@@ -220,23 +231,24 @@ def analyze_on_ray(
     """Analyse ``records`` ({"key": int, "title", "artist", "lyrics"}) on Ray, yielding each
     batch of results as soon as an actor finishes it (in no particular order).
 
-    The records are put into Ray's object store in blocks of one batch each, so every actor
-    call returns one batch and results reach the caller while the others still run.
+    The records go into Ray's object store in blocks of at most ``batch_size`` songs, and
+    each actor call takes one whole block: every call returns one batch, so results reach
+    the caller while the other actors still run.
     """
     if not records:
         return
     ray = connect(options.address)
     from ray.data import ActorPoolStrategy
 
-    size = options.songs_per_batch
-    dataset = ray.data.from_items(records, override_num_blocks=math.ceil(len(records) / size))
+    blocks = math.ceil(len(records) / options.songs_per_batch)
+    dataset = ray.data.from_items(records, override_num_blocks=blocks)  # even blocks, none over the size
     del records  # the object store holds them now
     dataset = dataset.map_batches(
         RayAnalyzer,
         fn_constructor_kwargs={"profile": profile, "sensitivity": sensitivity},
         compute=ActorPoolStrategy(size=actor_count(options)),
         num_cpus=options.cpus_per_actor,
-        batch_size=size,
+        batch_size=None,  # a whole block per call: exactly one batch of songs
         batch_format="numpy",
         udf_modifying_row_count=False,
         runtime_env=runtime_env(options),
