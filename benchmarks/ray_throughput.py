@@ -37,10 +37,10 @@ def _cpu_seconds() -> float:
 
 
 def measure_local(songs, batch_size: int) -> dict:
-    from pipelines.analyzers.loader import clear_loaded, load_analyzers
+    from pipelines.analyzers.loader import forget_loaded, load_analyzers
     from pipelines.engine import AnalysisFailure, SongInput, analyze_songs
 
-    clear_loaded()  # fresh models, so the encoder's line cache starts empty as in a new actor
+    forget_loaded()  # fresh models, so the encoder's line cache starts empty as in a new actor
     start = time.perf_counter()
     analyzers = load_analyzers("compact")
     load_s = time.perf_counter() - start
