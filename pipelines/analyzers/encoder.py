@@ -141,12 +141,12 @@ class SentenceEncoder:
             cache_dir = cache_dir or model_cache_dir(settings.discern_model_cache_dir)
             try:
                 self._forward = _onnx_forward(self.path, cache_dir, self.int8)
-            except Exception as exc:  # e.g. a read-only data folder and no exported file yet
+            except Exception as exc:  # e.g. a read-only cache folder and no exported file yet
                 log.warning("the ONNX encoder is not available (%s: %s); using torch", type(exc).__name__, exc)
                 self.backend = "torch"
         if self.backend == "torch":
             if self.int8:
-                raise ValueError("DISCERN_ENCODER_INT8 needs the onnx encoder backend")
+                raise ValueError("DISCERN_ENCODER_INT8 needs the onnx encoder backend, which is not in use")
             self._forward = _torch_forward(self.path, settings.discern_torch_threads)
         # torch spreads one call over its own threads; ONNX calls run one per worker thread.
         wanted = workers if workers is not None else settings.discern_encoder_workers
