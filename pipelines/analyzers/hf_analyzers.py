@@ -127,9 +127,8 @@ class HFThemeAnalyzer(Analyzer):
     def __init__(
         self, encoder: SentenceEncoder, scorer: ZeroShotScorer, taxonomy: Taxonomy, top_k: int
     ) -> None:
-        self.encoder = (
-            encoder  # the engine encodes a batch's lines once; the prefilter reads its cache
-        )
+        # The engine encodes a batch's lines once with this encoder; the prefilter reads its cache.
+        self.encoder = encoder
         self.prefilter = CompactThemeAnalyzer(encoder, taxonomy)
         self.scorer = scorer
         self.keys = taxonomy.theme_keys
