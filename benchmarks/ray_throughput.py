@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     local_rss = probe_s = None
     for number in range(1, args.rounds + 1):
         rounds.append(measure_local(songs, args.batch_size))
-        local_rss = psutil.Process().memory_info().rss / 2**20
+        if local_rss is None:  # before this process starts Ray
+            local_rss = psutil.Process().memory_info().rss / 2**20
         print(f"round {number}: local {rounds[-1]['songs_per_s']:.1f} songs/s", file=sys.stderr)
         if probe_s is None:
             from pipelines.ray_engine import connect
