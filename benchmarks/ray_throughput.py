@@ -8,10 +8,12 @@ On one synthetic library (``benchmarks/library.py``), in this order:
 - the Ray engine on a Ray started here (all cores) for each ``ACTORSxCPUS`` of ``--ray``:
   ``analyze_on_ray`` from submitting the songs to the last result. "total" includes the
   actors starting and loading their models; "steady" counts from the first result to the
-  last, which is what a long run on a cluster approaches.
+  last, which is what a long run on a cluster approaches;
+- once, the ``--playlist`` path with the second configuration: a job on a fresh SQLite
+  library through ``RayJobRunner``, with the time the driver spent committing batches.
 
-Both engines go to the same point (results back in the driver, no database), so the
-figures compare the engines, not the storage. Every engine runs ``--rounds`` times, the
+The engine rows stop at the same point (results back in the driver, no database), so
+they compare the engines, not the storage. Every engine runs ``--rounds`` times, the
 rounds interleaved, and the table keeps each engine's fastest round: on a shared machine
 the load changes between runs. CPU seconds per song (the analysing processes' own CPU
 time) are printed too; they move far less with the load average than wall-clock figures.
@@ -92,12 +94,63 @@ def measure_ray(songs, actors: int, cpus: float, batch_size: int) -> dict:
     }
 
 
-def measure_probe() -> float:
+def measure_probe():
     from pipelines.ray_engine import RayOptions, probe_identity
 
     start = time.perf_counter()
-    probe_identity("compact", RayOptions())
-    return time.perf_counter() - start
+    identity = probe_identity("compact", RayOptions())
+    return time.perf_counter() - start, identity
+
+
+def measure_ray_job(songs, actors: int, cpus: float, batch_size: int, identity) -> dict:
+    """The ``--playlist`` path: a durable job on a fresh SQLite library, results committed by
+    the driver batch by batch; how long those commits took is what bounds a big cluster."""
+    import tempfile
+
+    from sqlalchemy import select
+
+    from pipelines.importers.json_songs import import_json
+    from pipelines.jobs import create_job
+    from pipelines.ray_engine import RayOptions
+    from pipelines.ray_jobs import RayJobRunner
+    from pipelines.store.db import make_engine, make_sessionmaker
+    from pipelines.store.migrate import upgrade
+    from pipelines.store.models import Song
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{folder}/library.db")
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        data = "".join(json.dumps({"id": s.id, "title": s.title, "artist": s.artist, "lyrics": s.lyrics}) + "\n"
+                       for s in songs).encode()
+        with sessions.begin() as session:
+            import_json(session, data, "benchmark.jsonl", playlist="Benchmark library")
+        with sessions.begin() as session:
+            song_ids = list(session.scalars(select(Song.id).order_by(Song.id)))
+            job_id = create_job(session, song_ids, title="benchmark", profile=identity.profile,
+                                sensitivity="balanced").id
+        runner = RayJobRunner(sessions, identity, RayOptions(actors=actors, cpus_per_actor=cpus, batch_size=batch_size))
+        store, stored = runner._store_batch, []
+
+        def timed_store(*args):
+            start = time.perf_counter()
+            counts = store(*args)
+            stored.append(time.perf_counter() - start)
+            return counts
+
+        runner._store_batch = timed_store
+        start = time.perf_counter()
+        outcome = runner.run(job_id)
+        total = time.perf_counter() - start
+        engine.dispose()
+    return {
+        "engine": f"ray job on SQLite, {actors} actor{'s' if actors > 1 else ''} x {cpus:g} CPU",
+        "status": outcome.status,
+        "total_s": total,
+        "songs_per_s": len(songs) / total,
+        "store_ms_per_batch": 1000 * sum(stored) / len(stored),
+        "stored_songs_per_s": len(songs) / sum(stored),
+    }
 
 
 def table(figures: dict) -> str:
@@ -114,6 +167,11 @@ def table(figures: dict) -> str:
             f"| {f['engine']} | {f['songs_per_s']:.1f} | {f'{steady:.1f}' if steady else '—'} | {first_cell} | "
             f"{f['cpu_ms_per_song']:.0f} | {f'{memory:.0f} MB' if memory else '—'} |"
         )
+    job = figures["job"]
+    rows.append(
+        f"| {job['engine']} ({job['status']}) | {job['songs_per_s']:.1f} | — | — | — | "
+        f"driver: {job['store_ms_per_batch']:.0f} ms per committed batch ({job['stored_songs_per_s']:.0f} songs/s) |"
+    )
     m = figures["machine"]
     rows.append("")
     rows.append(
@@ -153,10 +211,13 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines.ray_engine import connect
 
             connect(None)  # a Ray on this machine with every core
-            probe_s = measure_probe()
+            probe_s, identity = measure_probe()
         for actors, cpus in configs:
             rounds.append(measure_ray(songs, int(actors), float(cpus), args.batch_size))
             print(f"round {number}: {rounds[-1]['engine']} {rounds[-1]['songs_per_s']:.1f} songs/s", file=sys.stderr)
+    actors, cpus = configs[-1 if len(configs) < 2 else 1]
+    job = measure_ray_job(songs, int(actors), float(cpus), args.batch_size, identity)
+    print(f"{job['engine']}: {job['songs_per_s']:.1f} songs/s", file=sys.stderr)
     best: dict[str, dict] = {}
     for run in rounds:
         if run["engine"] not in best or run["songs_per_s"] > best[run["engine"]]["songs_per_s"]:
@@ -173,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "runs": runs,
         "all_rounds": rounds,
+        "job": job,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
