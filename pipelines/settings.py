@@ -52,7 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCERN_HF_INT8", bool, True, "Quantise the hf profile's models to dynamic int8 on CPU."),
     Setting("DISCERN_HF_TOP_K_LABELS", int, 6, "Zero-shot labels per song that the hf profile scores with the NLI model after the compact prefilter (half, rounded up, go to concerns, the rest to themes)."),
     Setting("DISCERN_HF_REVISION", str, "main", "Hub revision (branch, tag or commit) of the hf profile's models; ignored for local folders."),
-    Setting("DISCERN_HF_BATCH_TOKENS", int, 8192, "Most padded tokens per hf model call; bounds memory, as bigger batches are no faster on CPU."),
+    Setting("DISCERN_HF_BATCH_TOKENS", int, 4096, "Most padded tokens per hf model call; bounds working memory, as bigger batches are no faster on CPU."),
     Setting("DISCERN_LYRICS_PROVIDERS", str, "lrclib,genius,local", "Online and local lyrics sources to try, in order (lrclib, genius, local); unconfigured ones are skipped."),
     Setting("DISCERN_LYRICS_DIR", str, "", "Folder of lyrics files named 'Artist - Title.txt' or '.lrc' for the local lyrics source; empty turns it off."),
     Setting("DISCERN_LRCLIB_URL", str, "https://lrclib.net", "Base URL of the LRCLIB lyrics API (no key needed); change it only for a self-hosted mirror."),
