@@ -20,12 +20,16 @@ SECTION_MARKER = re.compile(
 )
 # Any other whole-line bracketed note such as "[Kashflo Dee:]" or "[x2]".
 BRACKET_LINE = re.compile(r"^\s*\[[^\]]{0,80}\]\s*$")
-INLINE_REPEAT = re.compile(r"\s*[\[\(]\s*(?:x\s*\d+|\d+\s*x|repeat\s*\w*)\s*[\]\)]\s*$", re.I)
+# Regular expressions here run on untrusted text: none may backtrack quadratically. A match
+# never starts with an unbounded run (a leading \s* would retry from every space of a long
+# run), and the "Embed" suffix and <script> blocks are found without regex backtracking.
+INLINE_REPEAT = re.compile(r"[\[\(]\s*(?:x\s*\d+|\d+\s*x|repeat\s*\w*)\s*[\]\)]\s*$", re.I)
 LRC_TIMESTAMP = re.compile(r"\[\d{1,3}:\d{2}(?:[.:]\d{1,3})?\]")
 LRC_TAG = re.compile(r"^\s*\[(?:ar|ti|al|au|by|offset|length|re|ve|#)\s*:[^\]]*\]\s*$", re.I)
-HTML_TAG = re.compile(r"<[^>\n]{0,500}>")
+HTML_TAG = re.compile(r"<[^<>\n]{0,500}>")
 BR_TAG = re.compile(r"<\s*br\s*/?\s*>", re.I)
-SCRIPT_BLOCK = re.compile(r"<\s*(script|style)[^>]*>.*?<\s*/\s*\1\s*>", re.I | re.S)
+SCRIPT_OPEN = re.compile(r"<\s*(script|style)[^<>]*>", re.I)
+SCRIPT_CLOSE = {kind: re.compile(rf"<\s*/\s*{kind}\s*>", re.I) for kind in ("script", "style")}
 JUNK_LINES = [
     re.compile(p, re.I)
     for p in (
@@ -36,11 +40,10 @@ JUNK_LINES = [
         r"^\d+\s+contributors?\b.*$",
         r"^.{0,120}\blyrics$",
         r"^translations?\b.*$",
-        r"^\*{3,}.*lyrics.*not for commercial use.*$",
+        r"^\*{3,}+(?>.*?lyrics).*?not for commercial use",
         r"^paroles de la chanson.*$",
     )
 ]
-TRAILING_EMBED = re.compile(r"\d*\s*Embed\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 
@@ -91,12 +94,17 @@ class PreparedLyrics:
         return list(dict.fromkeys(line.text for line in self.lines))
 
 
-def decode_lyrics(data: bytes) -> str:
-    """Bytes from a file or upload to text; refuses binary data with a clear message."""
+def decode_lyrics(data: bytes, stray_nul: bool = False) -> str:
+    """Bytes from a file or upload to text; refuses binary data with a clear message.
+
+    ``stray_nul``: a few NUL bytes do not make the file binary (a CSV or JSON file, whose
+    importer reports the rows holding them); only a file of more than 10% NULs is refused.
+    """
     if not data:
         return ""
     sample = data[:4096]
-    if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff"))):
+    nul = sample.count(0) > len(sample) // 10 if stray_nul else b"\x00" in sample
+    if nul and not (sample.startswith((b"\xff\xfe", b"\xfe\xff"))):
         raise LyricsError("this looks like a binary file, not lyrics text (it contains NUL bytes)")
     for encoding in ("utf-8-sig", "utf-16") if sample.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",):
         try:
@@ -108,6 +116,37 @@ def decode_lyrics(data: bytes) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+def _strip_trailing_embed(line: str) -> str:
+    """Drop a lyric site's "12Embed" / "Embed" suffix (digits, spaces, "Embed", spaces)."""
+    body = line.rstrip()[: -len("Embed")]
+    end = len(body)
+    while end and body[end - 1].isspace():
+        end -= 1
+    while end and body[end - 1].isdecimal():
+        end -= 1
+    return body[:end]
+
+
+def _drop_script_blocks(text: str) -> str:
+    """Remove <script>/<style> blocks in one pass; an opening tag without its closing tag
+    stays (a lazy ``.*?`` regex would rescan the rest of the text from every opening tag)."""
+    out: list[str] = []
+    position = 0
+    unclosed: set[str] = set()
+    while match := SCRIPT_OPEN.search(text, position):
+        kind = match.group(1).lower()
+        close = None if kind in unclosed else SCRIPT_CLOSE[kind].search(text, match.end())
+        if close is None:
+            unclosed.add(kind)
+            out.append(text[position : match.end()])
+            position = match.end()
+            continue
+        out.append(text[position : match.start()])
+        position = close.end()
+    out.append(text[position:])
+    return "".join(out)
+
+
 def _clean_line(raw: str) -> str:
     line = LRC_TIMESTAMP.sub("", raw)
     line = HTML_TAG.sub(" ", line)
@@ -115,7 +154,7 @@ def _clean_line(raw: str) -> str:
     line = CONTROL.sub("", line)
     line = unicodedata.normalize("NFKC", line)
     line = line.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    line = TRAILING_EMBED.sub("", line) if line.rstrip().endswith("Embed") and len(line) > 5 else line
+    line = _strip_trailing_embed(line) if line.rstrip().endswith("Embed") and len(line) > 5 else line
     line = INLINE_REPEAT.sub("", line)
     return SPACES.sub(" ", line).strip()
 
@@ -153,7 +192,7 @@ def prepare(text: str) -> PreparedLyrics:
         notes.append("Some characters could not be decoded; the text may be in the wrong encoding.")
     # Line numbers refer to ``text`` as given; only HTML with <br> tags (one line in the
     # source, several on screen) is numbered after the tags become line breaks.
-    source = BR_TAG.sub("\n", SCRIPT_BLOCK.sub("", text)) if "<" in text else text
+    source = BR_TAG.sub("\n", _drop_script_blocks(text)) if "<" in text else text
     lines: list[LyricLine] = []
     for number, raw in enumerate(source.splitlines(), start=1):
         if LRC_TAG.match(raw) or BRACKET_LINE.match(raw.strip()):
@@ -193,26 +232,110 @@ def chunk_lines(
 
 
 def split_long_line(line: LyricLine, count_tokens: Callable[[str], int], max_tokens: int) -> list[LyricLine]:
-    if count_tokens(line.text) < max_tokens:
+    """Pieces of ``line`` under ``max_tokens`` tokens each, cut on spaces (a single word over
+    the limit is cut by characters); every piece keeps the line's number.
+
+    Each piece is the longest run of words that fits, found by galloping and bisection, and
+    the tokenizer only ever sees a bounded window: time grows with the line's length, not
+    with its square (a 1 MB line without breaks is split in seconds, not minutes).
+    """
+    if _fits(line.text, count_tokens, max_tokens):
         return [line]
+    words = line.text.split(" ")
+    if len(words) == 1:
+        return [LyricLine(line.number, text) for text in _cut_characters(line.text, count_tokens, max_tokens)]
     pieces: list[LyricLine] = []
-    words: list[str] = []
-    for word in line.text.split(" "):
-        candidate = " ".join([*words, word])
-        if words and count_tokens(candidate) >= max_tokens:
-            pieces.append(LyricLine(line.number, " ".join(words)))
-            words = [word]
-        else:
-            words.append(word)
-    if words:
-        pieces.append(LyricLine(line.number, " ".join(words)))
-    # A single "word" over the limit (no spaces, e.g. a base64 blob): cut it by characters.
+    start, guess = 0, 16
+    while start < len(words):
+        end = _longest_fit(words, start, guess, count_tokens, max_tokens)
+        pieces.append(LyricLine(line.number, " ".join(words[start:end])))
+        guess, start = end - start, end
     result: list[LyricLine] = []
     for piece in pieces:
-        text = piece.text
-        while count_tokens(text) >= max_tokens and len(text) > 1:
-            cut = max(1, len(text) * (max_tokens - 1) // max(count_tokens(text), 1))
-            result.append(LyricLine(piece.number, text[:cut]))
-            text = text[cut:]
-        result.append(LyricLine(piece.number, text))
+        if " " in piece.text or count_tokens(piece.text) < max_tokens:  # a run of words fits by construction
+            result.append(piece)
+        else:  # a single "word" over the limit (no spaces, e.g. a base64 blob): cut it by characters
+            result.extend(LyricLine(piece.number, text) for text in _cut_characters(piece.text, count_tokens, max_tokens))
     return result
+
+
+def _fits(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> bool:
+    """``count_tokens(text) < max_tokens``, without tokenizing all of a huge text: a head of
+    ``4 * max_tokens`` characters holding twice the budget already says no."""
+    head = text[: 4 * max_tokens]
+    tokens = count_tokens(head)
+    if len(head) == len(text):
+        return tokens < max_tokens
+    return tokens < 2 * max_tokens and count_tokens(text) < max_tokens
+
+
+def _cut_characters(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """``text`` in consecutive pieces under ``max_tokens`` tokens (or one character).
+
+    A piece's length is estimated from a window of the next characters (or the previous
+    piece, while pieces keep filling most of the budget) and shrunk until it fits, so the
+    tokenizer sees each character a few times, never the rest of the text per piece."""
+    window = 4 * max_tokens  # a token is at least one character
+    pieces: list[str] = []
+    position, cut = 0, 0
+    while len(text) - position > 1:
+        if not cut or cut >= len(text) - position:
+            head = text[position : position + window]
+            tokens = count_tokens(head)
+            if tokens < max_tokens and position + len(head) == len(text):
+                break
+            cut = len(head) if tokens < max_tokens else max(1, len(head) * (max_tokens - 1) // tokens)
+        while (tokens := count_tokens(text[position : position + cut])) >= max_tokens and cut > 1:
+            cut = max(1, min(cut - 1, cut * (max_tokens - 1) // tokens))  # tokens are not spread evenly
+        pieces.append(text[position : position + cut])
+        position += cut
+        if tokens < max_tokens // 2:
+            cut = 0  # sparser text ahead: estimate again
+    pieces.append(text[position:])
+    return pieces
+
+
+def _longest_fit(
+    words: list[str], start: int, guess: int, count_tokens: Callable[[str], int], max_tokens: int
+) -> int:
+    """The largest ``end`` such that words[start:end] joined fits under ``max_tokens``; at
+    least ``start + 1`` (a word over the limit stands alone). ``guess``, the previous
+    piece's length, is tried first: in even text it is right within a word or two."""
+
+    def fits(end: int) -> bool:
+        return count_tokens(" ".join(words[start:end])) < max_tokens
+
+    count = len(words)
+    low = start + 1  # taken whatever its size
+    if low == count or not fits(low + 1):
+        return low
+    low += 1  # invariant from here: words[start:low] fits; words[start:high] does not
+    high: int | None = None
+    probe = start + guess
+    step = max(1, guess)
+    if low < probe < count:
+        step = 1
+        if fits(probe):
+            low = probe
+        else:  # gallop down from the guess
+            high = probe
+            while (candidate := high - step) > low:
+                if fits(candidate):
+                    low = candidate
+                    break
+                high, step = candidate, step * 2
+    while high is None:  # gallop up until a run does not fit, or the words end
+        candidate = min(count, low + step)
+        if candidate == low:
+            return low
+        if fits(candidate):
+            low, step = candidate, step * 2
+        else:
+            high = candidate
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low

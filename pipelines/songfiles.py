@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.engine import SongInput
+from pipelines.importers.json_songs import json_error, json_lines
 
 csv.field_size_limit(64 * 1024 * 1024)
 
@@ -41,17 +42,19 @@ def read_songs(path: Path, problems: list[RowProblem]) -> Iterator[tuple[SongInp
 
 
 def _jsonl_rows(text: str, problems: list[RowProblem]) -> Iterator[tuple[int, object]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(json_lines(text), start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(RowProblem(number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            row = json.loads(line)
+        except (ValueError, RecursionError) as exc:  # also numbers too long to convert, too deep nesting
+            problems.append(RowProblem(number, json_error(exc)))
+            continue
+        yield number, row
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict]]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # a bare \r inside a quoted cell is text
     fields = {f.strip().lower(): f for f in reader.fieldnames or []}
     for number, row in enumerate(reader, start=1):
         yield number, {key: row.get(original) for key, original in fields.items()}

@@ -7,7 +7,6 @@ format or the file name; the sessions they take are the caller's transaction.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from pipelines.importers.lyrics_files import (
     folder_entries,
     import_lyrics_files,
     open_zip,
+    single_file_entry,
     zip_entries,
 )
 from pipelines.importers.report import ImportReport, RowProblem
@@ -73,12 +73,12 @@ def import_upload(
         if filename.lower().endswith(".zip"):
             try:
                 archive = open_zip(data)
-            except (zipfile.BadZipFile, OSError) as exc:
+            except Exception as exc:  # not a zip, or a damaged one (BadZipFile, EOFError, ValueError, ...)
                 report = ImportReport(source=filename, format="lyrics-files")
                 report.problem(0, f"cannot read the zip file: {exc}", "file")
                 return report
             return import_lyrics_files(session, zip_entries(archive), filename, playlist)
-        return import_lyrics_files(session, iter([(filename, data)]), filename, playlist)
+        return import_lyrics_files(session, iter([single_file_entry(filename, data)]), filename, playlist)
     report = ImportReport(source=filename, format="unknown")
     report.problem(0, "unknown file type: use .csv, .json, .jsonl, .zip, .txt or .lrc (or name the format)", "file")
     return report

@@ -55,7 +55,7 @@ def _columns(fieldnames: list[str]) -> dict[str, str]:
 def read_csv(data: bytes, name: str, report: ImportReport) -> list[SongRecord]:
     """Parse the CSV into records; rows that cannot be imported become problems."""
     try:
-        text = decode_lyrics(data)
+        text = decode_lyrics(data, stray_nul=True)
     except LyricsError as exc:
         report.problem(1, f"cannot read the file as text: {exc}")
         return []

@@ -63,7 +63,7 @@ def song_record(obj: Any, row: int, where: str, source: str, report: ImportRepor
 def read_json(data: bytes, name: str, report: ImportReport) -> tuple[list[SongRecord], dict]:
     """Records and the document's playlist fields (name, description) if it has them."""
     try:
-        text = decode_lyrics(data)
+        text = decode_lyrics(data, stray_nul=True)
     except LyricsError as exc:
         report.problem(1, f"cannot read the file as text: {exc}")
         return [], {}
@@ -72,14 +72,14 @@ def read_json(data: bytes, name: str, report: ImportReport) -> tuple[list[SongRe
         return _read_document(stripped, name, report)
     report.format = "jsonl"
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(json_lines(text), start=1):
         if not line.strip():
             continue
         report.rows += 1
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.problem(number, f"not valid JSON ({exc.msg} at column {exc.colno}); skipped")
+        except (ValueError, RecursionError) as exc:
+            report.problem(number, f"{json_error(exc)}; skipped")
             continue
         record = song_record(obj, number, f"line {number}", name, report)
         if record is not None:
@@ -87,10 +87,26 @@ def read_json(data: bytes, name: str, report: ImportReport) -> tuple[list[SongRe
     return records, {}
 
 
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text: split on "\n" only (``str.splitlines`` also splits on
+    U+2028, U+0085 and other characters that JSON strings may hold unescaped)."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def json_error(exc: ValueError | RecursionError) -> str:
+    """What is wrong with a JSON text, in words (the parser's own errors are not all syntax:
+    a number too long to convert, arrays nested too deeply)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "not usable JSON (nested too deeply)"
+    return f"not usable JSON ({exc})"
+
+
 def _is_one_document(text: str) -> bool:
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(document, dict) and isinstance(document.get("songs"), list)
 
@@ -99,8 +115,8 @@ def _read_document(text: str, name: str, report: ImportReport) -> tuple[list[Son
     report.format = "json"
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        report.problem(exc.lineno, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except (ValueError, RecursionError) as exc:
+        report.problem(getattr(exc, "lineno", 1), json_error(exc))
         return [], {}
     songs = document if isinstance(document, list) else document.get("songs", [])
     playlist = document.get("playlist") if isinstance(document, dict) else None

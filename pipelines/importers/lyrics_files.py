@@ -23,7 +23,9 @@ from pipelines.settings import get_settings
 
 EXTENSIONS = {".txt", ".lrc"}
 LRC_HEADER = re.compile(r"^\s*\[(ar|ti|al|length|au|by|offset|re|ve|#)\s*:([^\]]*)\]\s*$", re.I)
-TEXT_HEADER = re.compile(r"^\s*(title|artist|album)\s*:\s*(.+?)\s*$", re.I)
+# The value is the text after the colon up to its last non-space character; the possessive
+# \s*+ keeps a long run of spaces from being retried position by position.
+TEXT_HEADER = re.compile(r"^\s*(title|artist|album)\s*:\s*+(.*\S)\s*$", re.I)
 TRACK_NUMBER = re.compile(r"^\d{1,3}\s*[.\-_)]?\s+")
 
 
@@ -52,6 +54,14 @@ def folder_entries(folder: Path) -> Iterator[Entry]:
             yield str(relative), f"cannot read the file ({exc.strerror}); skipped"
 
 
+def single_file_entry(name: str, data: bytes) -> Entry:
+    """One uploaded lyrics file as an entry; over DISCERN_MAX_LYRICS_BYTES, the message."""
+    limit = get_settings().discern_max_lyrics_bytes
+    if len(data) > limit:
+        return name, f"larger than {limit:,} bytes (DISCERN_MAX_LYRICS_BYTES); skipped"
+    return name, data
+
+
 def open_zip(data: bytes) -> zipfile.ZipFile:
     """The archive; raises ``zipfile.BadZipFile`` when ``data`` is not a zip."""
     return zipfile.ZipFile(io.BytesIO(data))
@@ -74,8 +84,8 @@ def zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
             try:
                 with archive.open(info) as handle:
                     content = handle.read(min(limit, budget) + 1)
-            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-                yield info.filename, f"cannot unpack the file ({exc}); skipped"
+            except Exception as exc:  # a damaged archive fails in many ways (zlib.error, EOFError, ...)
+                yield info.filename, f"cannot unpack the file ({type(exc).__name__}: {exc}); skipped"
                 continue
             budget -= len(content)
             if len(content) > limit:

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from pipelines.importers.report import ImportReport
+from pipelines.settings import get_settings
 from pipelines.store.db import lock_library
-from pipelines.store.models import Song, SongExternalId
+from pipelines.store.models import Lyrics, Playlist, Song, SongExternalId
 from pipelines.store.repository import identity_key, set_lyrics, sync_playlist
 
 # Exports prefix cells that a spreadsheet would run as a formula with a quote; reading our
@@ -27,6 +28,12 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SPOTIFY_TRACK = re.compile(r"^(?:spotify:track:|https?://open\.spotify\.com/(?:intl-[\w-]+/)?track/)([A-Za-z0-9]{22})(?:[?#].*)?$")
 SPOTIFY_ID = re.compile(r"^[A-Za-z0-9]{22}$")
 _IN_CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
+# The columns' sizes: PostgreSQL refuses a longer value (and NUL characters), and one refused
+# value would abort the whole import, so such a row is reported instead.
+TEXT_LIMITS = {name: Song.__table__.c[name].type.length for name in ("title", "artist", "album", "genre")}
+EXTERNAL_ID_LIMIT = SongExternalId.__table__.c.value.type.length
+SOURCE_LIMIT = Lyrics.__table__.c.source.type.length
+PLAYLIST_NAME_LIMIT = Playlist.__table__.c.name.type.length
 
 
 @dataclass
@@ -95,6 +102,58 @@ def playlist_name_from(name: str) -> str:
     """The default playlist name of an import: the file or folder name without extension."""
     base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     return (base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base) or "Imported"
+
+
+def _not_text(value: str) -> bool:
+    """NUL characters or unpaired surrogates (a JSON "\\ud800" escape): no database stores them."""
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def check_record(record: SongRecord, report: ImportReport) -> bool:
+    """False (and a problem) when the row cannot be stored; fields that cannot be stored
+    but are not needed (lyrics, an external id) are left out with a note instead."""
+    for name, limit in TEXT_LIMITS.items():
+        value = getattr(record, name)
+        if _not_text(value):
+            report.problem(record.row, f"the {name} contains NUL characters or broken Unicode (binary data, not"
+                           " text); skipped", record.where)
+            return False
+        if len(value) > limit:
+            report.problem(record.row, f"the {name} is {len(value):,} characters long, over the limit of {limit};"
+                           " skipped", record.where)
+            return False
+    for system, value in list(record.external_ids.items()):
+        if _not_text(value) or len(value) > EXTERNAL_ID_LIMIT:
+            del record.external_ids[system]
+            report.problem(record.row, f"the {system} id is not a usable id (over {EXTERNAL_ID_LIMIT} characters or"
+                           " binary); imported without it", record.where, kept=True)
+    if record.lyrics:
+        limit = get_settings().discern_max_lyrics_bytes
+        size = len(record.lyrics.encode("utf-8", errors="replace"))
+        if _not_text(record.lyrics):
+            record.lyrics = None
+            report.problem(record.row, "the lyrics contain NUL characters or broken Unicode (binary data, not"
+                           " text); imported without lyrics", record.where, kept=True)
+        elif size > limit:
+            record.lyrics = None
+            report.problem(record.row, f"the lyrics are {size:,} bytes, over the {limit:,}-byte limit"
+                           " (DISCERN_MAX_LYRICS_BYTES); imported without lyrics", record.where, kept=True)
+    record.lyrics_source = storable_name(record.lyrics_source, SOURCE_LIMIT)
+    return True
+
+
+def storable_name(name: str, limit: int = PLAYLIST_NAME_LIMIT) -> str:
+    """A playlist name, description or lyrics source the database can store: no NUL
+    characters or unpaired surrogates, at most ``limit`` characters (0: no limit); a name
+    from a file or a document can be anything."""
+    cleaned = name.replace("\x00", "").encode("utf-8", errors="replace").decode("utf-8")
+    return cleaned[:limit] if limit else cleaned
 
 
 def _record_key(record: SongRecord) -> tuple[str, str]:
@@ -214,7 +273,7 @@ def save_records(
     hold the songs in record order. Returns (record, song id) for every record saved
     (a duplicate row is reported and left out)."""
     lock_library(session)
-    records = _drop_duplicates(records, report)
+    records = _drop_duplicates([r for r in records if check_record(r, report)], report)
     index = _SongIndex(session, records)
     songs: list[Song] = []
     for record in records:
@@ -236,7 +295,10 @@ def save_records(
         songs.append(song)
     session.flush()
     song_ids = [song.id for song in songs]
+    playlist = storable_name(playlist).strip() if playlist else playlist
     if playlist:
+        if description is not None:
+            description = storable_name(description, limit=0)
         sync_playlist(
             session, playlist, song_ids, description=description, source=report.format, replace=replace_playlist
         )

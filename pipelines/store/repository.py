@@ -30,6 +30,7 @@ from pipelines.store.models import (
 # ---------------------------------------------------------------- identities and hashes
 
 _NOT_WORD = re.compile(r"[^\w]+")
+_KEY_PART = 540
 
 
 def _normalise(text: str) -> str:
@@ -42,7 +43,9 @@ def identity_key(title: str, artist: str) -> str:
     """How songs from sources without a shared id find each other: normalised title and
     first artist ("Artist Name(s)" lists several, a lyrics file names one)."""
     first_artist = re.split(r",|;| feat\.? | ft\.? | featuring ", artist or "", maxsplit=1, flags=re.I)[0]
-    return f"{_normalise(title)}|{_normalise(first_artist)}"
+    # Normalising can lengthen text (NFKD of one ligature is up to 18 characters); each part
+    # is cut so the key always fits its column (1,100 characters).
+    return f"{_normalise(title)[:_KEY_PART]}|{_normalise(first_artist)[:_KEY_PART]}"
 
 
 def normalise_lyrics(text: str) -> str:
