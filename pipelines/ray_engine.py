@@ -128,7 +128,8 @@ def worker_settings(cpus_per_actor: float) -> dict[str, str]:
     }
     if not int(env.get("DISCERN_ENCODER_WORKERS", "0") or 0):
         env["DISCERN_ENCODER_WORKERS"] = str(max(1, int(cpus_per_actor)))
-    env.setdefault("HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "1"))
+    if "HF_HUB_OFFLINE" in os.environ:  # whether the hf profile may reach the hub, as here
+        env["HF_HUB_OFFLINE"] = os.environ["HF_HUB_OFFLINE"]
     return env
 
 
