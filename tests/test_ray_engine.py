@@ -95,6 +95,20 @@ def test_without_ray_the_engine_says_how_to_install_it(monkeypatch, tmp_path):
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_ray_options_go_with_the_ray_engine_only(tmp_path, capsys):
+    from pipelines.__main__ import main
+
+    source = tmp_path / "songs.jsonl"
+    source.write_text(json.dumps({"id": "s1", "lyrics": "Holy holy Lord"}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(["analyze", "--input", str(source), "--output", str(tmp_path / "o.jsonl"), "--actors", "2"])
+    assert exit_.value.code == 2 and "--actors go with --engine ray" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["analyze", "--input", str(source), "--output", str(tmp_path / "o.jsonl"), "--engine", "ray",
+              "--cpus-per-actor", "0"])
+    assert "--cpus-per-actor must be positive" in capsys.readouterr().err
+
+
 # --- same results as the local engine ----------------------------------------------------
 
 
