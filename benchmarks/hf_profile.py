@@ -207,7 +207,8 @@ def table(rows: list[dict]) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines.append(
         f"{songs} songs of the bundled sample library, {os.cpu_count()} CPU cores (load average {load} at the end), "
-        f"DISCERN_TORCH_THREADS={settings.discern_torch_threads}, DISCERN_HF_TOP_K_LABELS={settings.discern_hf_top_k_labels}"
+        f"DISCERN_TORCH_THREADS={settings.discern_torch_threads}, DISCERN_HF_TOP_K_LABELS={settings.discern_hf_top_k_labels}, "
+        f"DISCERN_HF_BATCH_TOKENS={settings.discern_hf_batch_tokens}"
         + (f"; (a) asks BART about {labels} labels per song." if labels else ".")
     )
     return "\n".join(lines)
