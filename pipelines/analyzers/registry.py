@@ -89,7 +89,7 @@ def hf_models(settings: Settings | None = None) -> tuple[ModelSpec, ...]:
             tasks=tasks,
             model_id=model_id,
             version=f"{revision}, {precision}{extra}",
-            source=HF_SOURCE.format(id=model_id),
+            source="a local folder" if model_id.startswith(("/", ".", "~")) else HF_SOURCE.format(id=model_id),
             labels=labels,
             label_map=label_map,
             max_tokens=512,
