@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCERN_JOB_BATCH_SIZE", int, 32, "Songs a job runner analyses and commits per batch."),
     Setting("DISCERN_JOB_LEASE_SECONDS", int, 120, "Seconds a job runner's lease lasts between heartbeats; a crashed runner's job is taken over after this (at once on the same host)."),
     Setting("DISCERN_RAY_ADDRESS", str, "", "Ray cluster address (e.g. host:6379, ray://host:10001 or auto) where the dashboard's analysis jobs run; empty runs them in the dashboard's process."),
-    Setting("DISCERN_MAX_LYRICS_BYTES", int, 1_000_000, "Longest lyrics text accepted for analysis, in bytes; longer input is refused with a message."),
+    Setting("DISCERN_MAX_LYRICS_BYTES", int, 150_000, "Longest lyrics text accepted for import and analysis, in bytes; longer input is refused with a message. 150 KB is several times the longest songs and bounds the time of one analysis (see Reliability)."),
     Setting("DISCERN_MAX_UPLOAD_MB", int, 50, "Largest file the import page and CLI accept, in megabytes."),
     Setting("DISCERN_ADMIN_PASSWORD", str, "", "Password of the admin page; the page refuses to open while it is empty."),
     Setting("DISCERN_ADMIN_PASSWORD_FILE", str, "", "File holding the admin password (e.g. a Docker secret); read when DISCERN_ADMIN_PASSWORD is empty."),
