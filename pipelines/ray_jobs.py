@@ -101,9 +101,12 @@ class RayJobRunner(JobRunner):
 
     # ------------------------------------------------------------ songs
 
-    def _songs_to_analyse(self, job_id: int, claimed: list[tuple[int, int]]) -> tuple[list[dict], dict[int, _Claimed]]:
+    def _songs_to_analyse(
+        self, job_id: int, claimed: list[tuple[int, int]], totals: dict[str, int]
+    ) -> tuple[list[dict], dict[int, _Claimed]]:
         """Finish the claimed items that need no model (cached, no lyrics, deleted) as the
-        local runner does; the Ray records and claim details of the others."""
+        local runner does, counting them in ``totals``; the Ray records and claim details of
+        the others."""
         with self.sessions.begin() as session:
             rows = session.execute(
                 select(AnalysisJobItem.id, Song.id.label("song_id"), Song.title, Song.artist, Lyrics.text,
@@ -130,7 +133,8 @@ class RayJobRunner(JobRunner):
                 pending[item_id] = _Claimed(song_id, row.content_hash)
         settled = [(item_id, song_id) for item_id, song_id in claimed if item_id not in pending]
         for start in range(0, len(settled), SETTLE_CHUNK):
-            self._store(job_id, settled[start:start + SETTLE_CHUNK], songs, cached, {})
+            for key, value in self._store(job_id, settled[start:start + SETTLE_CHUNK], songs, cached, {}).items():
+                totals[key] += value
         return records, pending
 
     def _store_batch(self, job_id: int, batch: RayBatch, pending: dict[int, _Claimed]) -> dict[str, int]:
@@ -176,7 +180,7 @@ class RayJobRunner(JobRunner):
         status, ended = "running", False
         try:
             with self.lease.kept_alive(job_id):
-                records, pending = self._songs_to_analyse(job_id, claimed)
+                records, pending = self._songs_to_analyse(job_id, claimed, totals)
                 stream = analyze_on_ray(records, self.options, profile=self.analyzers.profile, sensitivity=sensitivity)
                 del records
                 try:
