@@ -89,6 +89,11 @@ def _run_file(args: argparse.Namespace) -> int:
     if not source.is_file():
         print(f"error: input file {source} does not exist", file=sys.stderr)
         return 2
+    limit_mb = get_settings().discern_max_upload_mb  # the same limit as the local file mode
+    if source.stat().st_size > limit_mb * 2**20:
+        print(f"error: {source} is {source.stat().st_size / 2**20:.1f} MB, over the {limit_mb} MB limit"
+              " (DISCERN_MAX_UPLOAD_MB)", file=sys.stderr)
+        return 2
     sensitivity = args.sensitivity or get_settings().discern_sensitivity
     problems: list[RowProblem] = []
     songs = [song for song, _ in read_songs(source, problems)]
