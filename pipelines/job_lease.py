@@ -19,6 +19,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.database_retry import describe
 from pipelines.store.models import AnalysisJob, AnalysisJobItem, utcnow
 
 log = logging.getLogger("discern.jobs")
@@ -115,8 +116,8 @@ class JobLease:
                 try:
                     with self.sessions.begin() as session:
                         self.renew(session, job_id, require_running=False)
-                except Exception:  # a missed heartbeat only shortens the lease; the batch goes on
-                    log.warning("heartbeat of job %s failed", job_id, exc_info=True)
+                except Exception as exc:  # a missed heartbeat only shortens the lease; the batch goes on
+                    log.warning("heartbeat of job %s failed (%s)", job_id, describe(exc))
 
         thread = threading.Thread(target=beat, daemon=True, name=f"lease-{job_id}")
         thread.start()

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from pipelines.store.db import lock_library
 from pipelines.store.models import AnalysisJob, AnalysisJobItem, Playlist, PlaylistSong, utcnow
 
 OPEN_STATUSES = ("queued", "running")
@@ -49,7 +50,13 @@ def create_playlist_job(session: Session, playlist_id: int, *, profile: str, sen
 
 def find_open_job(session: Session, playlist_id: int, profile: str) -> AnalysisJob | None:
     """The newest queued or interrupted job of this playlist and profile: resume it rather
-    than start over."""
+    than start over.
+
+    It takes the library lock for the rest of the caller's transaction, so a caller that
+    creates the job when there is none (in the same transaction) cannot race another one
+    doing the same: two runners started together share one job instead of making two
+    (on SQLite every transaction already holds the write lock)."""
+    lock_library(session)
     return session.scalar(
         select(AnalysisJob)
         .where(AnalysisJob.playlist_id == playlist_id, AnalysisJob.profile == profile,

@@ -12,6 +12,10 @@ How a runner stays correct when processes die or two of them meet:
   (song, analyzer version, lyrics hash) constraint on analyses backs this up.
 * A crash loses at most the batch in flight; its items go back to pending when the next
   runner takes the lease, and everything committed before stays done.
+* A lost database (PostgreSQL restarting, a network cut) pauses the runner with a message
+  (``pipelines.database_retry``) for up to DISCERN_DB_RETRY_SECONDS; each step is retried
+  whole. A claim whose commit went through unseen is taken back on the retry; a batch
+  store whose commit went through finds its items finished and writes nothing again.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.analyzers.loader import AnalyzerSet
+from pipelines.database_retry import DatabaseRetry
 from pipelines.engine import AnalysisFailure, SongInput, analyze_batch
 from pipelines.job_lease import JobLease, runner_id
 from pipelines.job_queue import (
@@ -44,6 +50,7 @@ from pipelines.store.models import Analysis, AnalysisJob, AnalysisJobItem, Lyric
 from pipelines.store.repository import cached_analysis, save_analysis
 
 log = logging.getLogger("discern.jobs")
+T = TypeVar("T")
 
 # The queue functions are re-exported: ``pipelines.jobs`` is the one import for callers.
 __all__ = [
@@ -90,6 +97,12 @@ class JobRunner:
         self.owner = owner or runner_id()
         duration = timedelta(seconds=lease_seconds or settings.discern_job_lease_seconds)
         self.lease = JobLease(sessions, self.owner, duration)
+        self.database_retry = DatabaseRetry(settings.discern_db_retry_seconds)
+
+    def _with_database(self, job_id: int, what: str, step: Callable[[int], T]) -> T:
+        """``step(attempt)``, paused and retried while the database is unavailable."""
+        self.database_retry.label = f"job {job_id}"
+        return self.database_retry(what, step)
 
     def claim(self, job_id: int) -> bool:
         """Take the job's lease; False when another live runner holds it or the job is over."""
@@ -101,14 +114,31 @@ class JobRunner:
             raise ValueError(f"job {job_id} is for profile {profile!r}; this runner has {self.analyzers.profile!r} loaded")
         return self.lease.claim(job_id)
 
+    def _status(self, job_id: int) -> str:
+        with self.sessions.begin() as session:
+            return session.scalar(select(AnalysisJob.status).where(AnalysisJob.id == job_id))
+
     # ------------------------------------------------------------ batches
 
     def _claim_batch(self, job_id: int) -> list[tuple[int, int]] | None:
         """(item id, song id) of the next pending items, claimed; None when the lease is gone
         or the job was cancelled."""
+        return self._with_database(job_id, "claiming the next songs", lambda attempt: self._claim_batch_once(job_id, attempt))
+
+    def _claim_batch_once(self, job_id: int, attempt: int = 0) -> list[tuple[int, int]] | None:
         with self.sessions.begin() as session:
             if not self.lease.renew(session, job_id, require_running=True):
                 return None
+            if attempt:
+                # The previous try's commit may have gone through before the connection broke:
+                # its items would stay "running" under this runner forever. No batch of ours is
+                # in flight while claiming, so every item still running under our name is such.
+                session.execute(
+                    update(AnalysisJobItem)
+                    .where(AnalysisJobItem.job_id == job_id, AnalysisJobItem.status == "running",
+                           AnalysisJobItem.claimed_by == self.owner)
+                    .values(status="pending", claimed_by=None, claimed_at=None)
+                )
             # A materialised CTE: PostgreSQL may run a plain IN (subquery) more than once, and
             # with SKIP LOCKED each run can pick other rows, claiming more than a batch.
             pending = (
@@ -130,6 +160,20 @@ class JobRunner:
             return sorted((row.id, row.song_id) for row in claimed)
 
     def _work(self, job_id: int, sensitivity: str, batch: list[tuple[int, int]]) -> dict[str, int]:
+        songs, cached = self._with_database(job_id, "reading the songs to analyse", lambda _: self._read_batch(batch))
+        to_run = [(item, songs[s]) for item, s in batch if s in songs and songs[s].text is not None and s not in cached]
+        outcomes = {}
+        if to_run:
+            inputs = [SongInput(str(item), row.text, row.title, row.artist) for item, row in to_run]
+            with self.lease.kept_alive(job_id):
+                try:
+                    results = analyze_batch(inputs, self.analyzers, sensitivity)
+                except Exception as exc:  # the whole batch broke (not one song): record it on each song
+                    results = [AnalysisFailure(i.id, f"analysis failed: {type(exc).__name__}: {exc}") for i in inputs]
+            outcomes = {item: (row, result) for (item, row), result in zip(to_run, results, strict=True)}
+        return self._store(job_id, batch, songs, cached, outcomes)
+
+    def _read_batch(self, batch: list[tuple[int, int]]) -> tuple[dict, dict]:
         song_ids = [song_id for _, song_id in batch]
         with self.sessions.begin() as session:
             songs = {
@@ -147,19 +191,15 @@ class JobRunner:
                     .where(Analysis.song_id.in_(song_ids), Analysis.analyzer_version == self.analyzers.version)
                 ).all()
             )
-        to_run = [(item, songs[s]) for item, s in batch if s in songs and songs[s].text is not None and s not in cached]
-        outcomes = {}
-        if to_run:
-            inputs = [SongInput(str(item), row.text, row.title, row.artist) for item, row in to_run]
-            with self.lease.kept_alive(job_id):
-                try:
-                    results = analyze_batch(inputs, self.analyzers, sensitivity)
-                except Exception as exc:  # the whole batch broke (not one song): record it on each song
-                    results = [AnalysisFailure(i.id, f"analysis failed: {type(exc).__name__}: {exc}") for i in inputs]
-            outcomes = {item: (row, result) for (item, row), result in zip(to_run, results, strict=True)}
-        return self._store(job_id, batch, songs, cached, outcomes)
+        return songs, cached
 
     def _store(self, job_id, batch, songs, cached, outcomes) -> dict[str, int]:
+        """Finish the batch's items (results, statuses, lease) in one transaction. Run again
+        after a commit that went through unseen, it finds the items finished and writes nothing."""
+        return self._with_database(job_id, "storing a batch's results",
+                                   lambda _: self._store_once(job_id, batch, songs, cached, outcomes))
+
+    def _store_once(self, job_id, batch, songs, cached, outcomes) -> dict[str, int]:
         counts = {"done": 0, "cached": 0, "failed": 0, "skipped": 0}
         with self.sessions.begin() as session:
             self.lease.renew(session, job_id, require_running=False)
@@ -199,6 +239,9 @@ class JobRunner:
     def _settle_cached(self, job_id: int) -> int:
         """Finish, in one statement, every pending item whose song's current lyrics were
         already analysed by this analyzer version: re-analysing a library costs no batches."""
+        return self._with_database(job_id, "settling cached songs", lambda _: self._settle_cached_once(job_id))
+
+    def _settle_cached_once(self, job_id: int) -> int:
         hit = (
             select(Analysis.id)
             .join(Lyrics, and_(Lyrics.song_id == Analysis.song_id, Lyrics.content_hash == Analysis.lyrics_hash))
@@ -227,6 +270,9 @@ class JobRunner:
             return cached_analysis(session, song_id, result.analyzer.version, lyrics_hash).id, "cached"
 
     def _finish(self, job_id: int) -> str:
+        return self._with_database(job_id, "finishing the job", lambda _: self._finish_once(job_id))
+
+    def _finish_once(self, job_id: int) -> str:
         with self.sessions.begin() as session:
             session.execute(
                 update(AnalysisJob)
@@ -242,23 +288,26 @@ class JobRunner:
         should_stop: Callable[[], bool] | None = None,
     ) -> RunOutcome:
         """Work the job until it is done, cancelled, taken over or ``should_stop()``."""
-        if not self.claim(job_id):
-            with self.sessions.begin() as session:
-                status = session.scalar(select(AnalysisJob.status).where(AnalysisJob.id == job_id))
+        retry = self._with_database
+        if not retry(job_id, "taking the job", lambda _: self.claim(job_id)):
+            status = retry(job_id, "reading the job", lambda _: self._status(job_id))
             return RunOutcome(job_id, "busy" if status == "running" else status)
-        with self.sessions.begin() as session:
-            sensitivity = session.scalar(select(AnalysisJob.sensitivity).where(AnalysisJob.id == job_id))
+
+        def read_sensitivity(_attempt: int) -> str:
+            with self.sessions.begin() as session:
+                return session.scalar(select(AnalysisJob.sensitivity).where(AnalysisJob.id == job_id))
+
+        sensitivity = retry(job_id, "reading the job", read_sensitivity)
         totals = {"done": 0, "cached": self._settle_cached(job_id), "failed": 0, "skipped": 0}
         status = "running"
         while True:
             if should_stop and should_stop():
-                self.lease.release(job_id)
+                retry(job_id, "releasing the job", lambda _: self.lease.release(job_id))
                 break
             batch = self._claim_batch(job_id)
             if batch is None:  # cancelled, or another runner took the lease over
-                with self.sessions.begin() as session:
-                    status = job_progress(session, job_id).status
-                self.lease.release(job_id)
+                status = retry(job_id, "reading the job", lambda _: self._status(job_id))
+                retry(job_id, "releasing the job", lambda _: self.lease.release(job_id))
                 break
             if not batch:
                 status = self._finish(job_id)
@@ -266,10 +315,12 @@ class JobRunner:
             for key, value in self._work(job_id, sensitivity, batch).items():
                 totals[key] += value
             if on_batch:
-                with self.sessions.begin() as session:
-                    progress = job_progress(session, job_id)
-                on_batch(progress)  # outside the transaction: SQLite allows one writer at a time
+                on_batch(retry(job_id, "reading progress", lambda _: self._progress(job_id)))  # outside the transaction
         return RunOutcome(job_id, status, totals["done"], totals["cached"], totals["failed"], totals["skipped"])
+
+    def _progress(self, job_id: int) -> JobProgress:
+        with self.sessions.begin() as session:
+            return job_progress(session, job_id)
 
     def run_queued(self, should_stop: Callable[[], bool] | None = None) -> list[RunOutcome]:
         """Work queued (and abandoned) jobs of this runner's profile, oldest first, until none

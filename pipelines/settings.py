@@ -36,6 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCERN_MODEL_CACHE_DIR", str, "", "Folder for the exported ONNX encoder; empty means $XDG_CACHE_HOME/discern (~/.cache/discern), which outlives fresh data folders."),
     Setting("DISCERN_ENCODER_INT8", bool, False, "Quantise the onnx encoder to int8: about 2x faster, vectors within cosine ~0.97 of fp32, slightly lower theme accuracy."),
     Setting("DISCERN_JOB_BATCH_SIZE", int, 32, "Songs a job runner analyses and commits per batch."),
+    Setting("DISCERN_DB_RETRY_SECONDS", int, 600, "How long a job runner waits for a lost database (a restart, a network cut) before giving up, in seconds; meanwhile the job is paused with a message and then continues where it was."),
     Setting("DISCERN_JOB_LEASE_SECONDS", int, 120, "Seconds a job runner's lease lasts between heartbeats; a crashed runner's job is taken over after this (at once on the same host)."),
     Setting("DISCERN_RAY_ADDRESS", str, "", "Ray cluster address (e.g. host:6379, ray://host:10001 or auto) where the dashboard's analysis jobs run; empty runs them in the dashboard's process."),
     Setting("DISCERN_MAX_LYRICS_BYTES", int, 150_000, "Longest lyrics text accepted for import and analysis, in bytes; longer input is refused with a message. 150 KB is several times the longest songs and bounds the time of one analysis (see Reliability)."),
