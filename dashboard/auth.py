@@ -6,12 +6,14 @@ import hmac
 
 
 def configured_password(secrets: object, settings: object) -> str:
-    """The admin password, or '' when none is configured (then the admin page refuses)."""
+    """The admin password, or '' when none is configured (then the admin page refuses).
+    There is no default; a password of only spaces counts as none."""
     try:
         from_secrets = secrets.get("admin_password", "")  # type: ignore[attr-defined]
     except Exception:  # no secrets.toml at all is the normal case
         from_secrets = ""
-    return str(from_secrets or settings.discern_admin_password or "")
+    password = str(from_secrets or settings.discern_admin_password or "")
+    return password if password.strip() else ""
 
 
 def password_matches(given: str, expected: str) -> bool:

@@ -3,6 +3,7 @@ is testable without a browser (tests assert traces and values)."""
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -10,6 +11,12 @@ import plotly.graph_objects as go
 
 VERDICT_COLOURS = {"approved": "#2e7d32", "review": "#f9a825", "flagged": "#c62828"}
 VERDICT_ORDER = ("approved", "review", "flagged")
+
+
+def plain_labels(texts: Sequence[str]) -> list[str]:
+    """User text as Plotly labels: Plotly renders a subset of HTML in them (<b>, <br>,
+    <a href>), so "<", ">" and "&" become entities, which it shows as the characters."""
+    return [html.escape(str(text), quote=False) for text in texts]
 
 
 def _bar(x: Sequence[str], y: Sequence[float], title: str, colour: str | Sequence[str] = "#3b6ea5", y_title: str = "songs") -> go.Figure:
@@ -46,6 +53,7 @@ def verdict_mix(counts: Mapping[str, Mapping[str, int]] | Iterable[str], title: 
 def playlist_verdicts(names: Sequence[str], verdicts: Sequence[Mapping[str, int]], unanalysed: Sequence[int],
                       title: str = "Verdicts per playlist") -> go.Figure:
     """One horizontal stacked bar per playlist: songs per verdict, and songs without one."""
+    names = plain_labels(names)
     figure = go.Figure()
     for verdict in VERDICT_ORDER:
         figure.add_trace(go.Bar(y=list(names), x=[v.get(verdict, 0) for v in verdicts], name=verdict, orientation="h",

@@ -80,7 +80,8 @@ def save_form(index: int, name: str, text: str) -> None:
             with widgets.library_session() as session:
                 saved_rows = save_records(session, [record], report, playlist=playlist.strip(), replace_playlist=False)
             if not saved_rows:
-                st.error("The song could not be saved: " + "; ".join(str(p) for p in report.problems))
+                st.error("The song could not be saved: "
+                         + widgets.escape_markdown("; ".join(str(p) for p in report.problems)))
                 return
             song_id = saved_rows[0][1]
             # The stored lyrics are normalised (line ends, edges), so analyse what was stored:

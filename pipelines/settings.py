@@ -133,11 +133,21 @@ class Settings:
         return "PASSWORD" in name or "TOKEN" in name or "SECRET" in name
 
     def public_items(self) -> list[tuple[str, Any]]:
-        """Name/value pairs safe to show or log: secrets are masked."""
-        return [
-            (name, ("(set)" if value else "(empty)") if self.is_secret(name) else value)
-            for name, value in self._values.items()
-        ]
+        """Name/value pairs safe to show or log: secrets are masked, and so is a password
+        written into DATABASE_URL itself."""
+        return [(name, self._public(name, value)) for name, value in self._values.items()]
+
+    def _public(self, name: str, value: Any) -> Any:
+        if self.is_secret(name):
+            return "(set)" if value else "(empty)"
+        if name == "DATABASE_URL" and value:
+            from sqlalchemy.engine import make_url
+
+            try:
+                return make_url(value).render_as_string(hide_password=True)
+            except Exception:  # not a URL SQLAlchemy can read: it might hold anything
+                return "(set, not a valid URL)"
+        return value
 
     @property
     def database_url(self) -> str:
