@@ -8,7 +8,10 @@ import logging
 import sys
 
 # Each module registers its own subcommand; order is the order of ``--help``.
-COMMAND_MODULES = ("import_library", "spotify", "fetch_lyrics", "analyze", "evaluate", "export_playlist", "jobs", "db", "settings")
+COMMAND_MODULES = (
+    "import_library", "spotify", "fetch_lyrics", "analyze", "evaluate", "export_playlist", "jobs", "db", "settings",
+    "reliability",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
