@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prepare-bytes", type=int, default=1_000_000,
                         help="size of each pathological input for the cleaning stage (1,000,000)")
     parser.add_argument("--pathological-timeout", type=float, default=1800.0, help="seconds for each stage (1800)")
-    parser.add_argument("--songs", type=int, default=120, help="songs in the crash loop's library (120)")
+    parser.add_argument("--songs", type=int, default=300, help="songs in the crash loop's library (300)")
     parser.add_argument("--kills", type=int, default=30, help="SIGKILLs of the runner with the fake models (30)")
     parser.add_argument("--compact-kills", type=int, default=5, help="SIGKILLs of a runner with the real models (5)")
     parser.add_argument("--race-rounds", type=int, default=6, help="rounds of two runners on one job (6)")

@@ -69,7 +69,7 @@ def crash_loop(
     """Kill the runner ``kills`` times, then let it finish; the report says what was checked."""
     started = time.monotonic()
     rng = random.Random(seed)
-    jitter = jitter_seconds if jitter_seconds is not None else (0.08 if analyzers == "fake" else 0.6)
+    jitter = jitter_seconds if jitter_seconds is not None else (0.08 if analyzers == "fake" else 0.3)
     engine = make_engine(database_url)
     watcher, sessions = observer(database_url)
     try:
@@ -81,45 +81,47 @@ def crash_loop(
                    # the fake's batches take about as long as their database work, so kills land in both
                    "DISCERN_FAKE_BATCH_SECONDS": "0.02", **(env or {})}
         with tempfile.TemporaryDirectory() as folder:
+            finished = None  # the log of a run that finished the job before its kill, if one did
             for attempt in range(kills):
                 done = finished_items(sessions)
-                if done >= songs - 1:
-                    break
                 log = Path(folder) / f"run-{attempt}.log"
                 process = start_runner(command, run_env, log)
                 try:
                     if rng.random() < 0.25:  # soon after it takes the job, before any batch is stored
                         taken = _wait(lambda p=process: lease_owner_pid(sessions, None) == p.pid, process, timeout)
-                    else:  # after a random share of the remaining songs
+                    else:  # after a random share of the remaining songs, leaving songs for the kills to come
                         share = max(1, (songs - done) // (kills - attempt + 1))
-                        target = min(songs - 1, done + rng.randint(1, share))
+                        target = min(songs - 2 * (kills - attempt), done + rng.randint(1, share))
                         taken = _wait(lambda t=target: finished_items(sessions) >= t, process, timeout)
                     time.sleep(rng.uniform(0, jitter))
-                    if not taken or process.poll() is not None:
-                        raise RuntimeError(f"the runner ended before it was killed: {log.read_text()[-2000:]}")
-                    process.send_signal(signal.SIGKILL)
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGKILL)
                     process.wait(30)
                 finally:
                     if process.poll() is None:
                         process.kill()
                         process.wait()
-                if finished_items(sessions) >= songs:
-                    break  # it finished its last batch first: not a kill in the middle of a job
+                if not taken and process.returncode != 0:
+                    raise RuntimeError(f"the runner failed before it was killed: {log.read_text()[-2000:]}")
+                if finished_items(sessions) >= songs:  # it stored its last batch first: not a kill mid-job
+                    finished = log
+                    break
                 report.kills += 1
                 report.restarts_resumed += attempt > 0 and "resuming job" in log.read_text(errors="replace")
                 report.check.add(check_library(sessions, final=False))
-            log = Path(folder) / "final.log"
-            process = start_runner(command, run_env, log)
-            try:
-                process.wait(timeout)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            output = log.read_text(errors="replace")
-            if process.returncode != 0:
-                report.check.problems.append(f"the final run ended with {process.returncode}: {output[-2000:]}")
-            report.restarts_resumed += report.kills > 0 and "resuming job" in output
+            if finished is None:
+                finished = Path(folder) / "final.log"
+                process = start_runner(command, run_env, finished)
+                try:
+                    process.wait(timeout)
+                finally:
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
+                if process.returncode != 0:
+                    output = finished.read_text(errors="replace")
+                    report.check.problems.append(f"the final run ended with {process.returncode}: {output[-2000:]}")
+            report.restarts_resumed += report.kills > 0 and "resuming job" in finished.read_text(errors="replace")
         report.check.add(check_library(sessions, final=True))
         report.seconds = time.monotonic() - started
         return report

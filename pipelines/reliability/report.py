@@ -161,7 +161,7 @@ def job_lines(fresh, songs: int, kills: int, compact_kills: int, race_rounds: in
                 continue
 
             def real_models(url=url):
-                many = max(200, songs)  # the real models analyse ~10-20 songs/s: enough work to kill it in
+                many = max(400, songs)  # the real models analyse tens of songs a second: enough work to kill it in
                 report = crash_loop(url, songs=many, kills=compact_kills, analyzers="compact", timeout=900)
                 problems = report.check.problems + ([f"only {report.kills} kills landed"] if report.kills < compact_kills else [])
                 return (f"{report.kills} kills survived ({report.restarts_resumed} restarts resumed the job), {many} songs, "
