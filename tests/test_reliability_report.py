@@ -25,3 +25,4 @@ def test_the_reliability_report_runs_every_check_and_prints_its_figures(tmp_path
     assert all(line["ok"] for line in lines)
     assert "3 inputs" in result.stdout and "1 kills survived" in result.stdout and "rows checked" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith(f"{len(lines)} of {len(lines)} checks passed")
+    assert "1 kills survived" in result.stdout.rstrip().splitlines()[-1]

@@ -209,3 +209,4 @@ def test_security_md_has_the_threat_model():
         assert re.search(rf"^#+ .*{heading}", text, re.M | re.I), heading
     for boundary in ("upload", "online", "database", "admin", "model"):
         assert boundary in text.lower(), boundary
+    assert "(SECURITY.md)" in (ROOT / "README.md").read_text(encoding="utf-8")

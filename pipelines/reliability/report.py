@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -214,9 +215,18 @@ def print_report(lines: list[Line], out=sys.stdout) -> None:
     for line in lines:
         for problem in line.problems[:5]:
             print(f"FAILED {line.check} ({line.database}): {problem}", file=out)
-    inputs = sum(int(line.figures.split()[0]) for line in lines if line.area == "bad input" and line.figures[:1].isdigit())
-    print(f"{sum(line.ok for line in lines)} of {len(lines)} checks passed; {inputs:,} generated and fixed inputs tried "
-          "by the bad-input checks", file=out)
+    print(f"{sum(line.ok for line in lines)} of {len(lines)} checks passed; {totals(lines)}", file=out)
+
+
+def totals(lines: list[Line]) -> str:
+    """Inputs tried, kills survived and database rows checked, over the whole report."""
+    def number(pattern: str, area: str | None = None) -> int:
+        return sum(int(m.group(1).replace(",", "")) for line in lines if area in (None, line.area)
+                   for m in [re.search(pattern, line.figures)] if m)
+
+    inputs = number(r"^([\d,]+) (?:inputs|files)", "bad input") + number(r"^([\d,]+) inputs of", "limits")
+    kills, rows = number(r"([\d,]+) kills survived"), number(r"([\d,]+) rows checked")
+    return f"{inputs:,} inputs tried, {kills:,} kills survived, {rows:,} rows checked"
 
 
 def run(args) -> int:
