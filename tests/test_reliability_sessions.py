@@ -5,8 +5,10 @@ see its own correct result, and the database must hold what each one did.
 
 AppTest is written for one run at a time: every run installs a mock Streamlit runtime and
 test config globally and removes them when it ends, which would pull the runtime from
-under the other sessions. ``one_runtime`` installs one shared runtime for the whole test
-instead, as a real server has one runtime for all its sessions.
+under the other sessions, and compiles the page scripts in a script cache of its own
+(CPython 3.11's compiler is not safe to run on several threads at once). ``one_runtime``
+installs one shared runtime and one script cache for the whole test instead, as a real
+server has for all its sessions.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheSto
 from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest, app_test
 
 from pipelines.jobs import JobRunner, create_playlist_job
@@ -39,7 +42,7 @@ SESSIONS = 20
 
 @pytest.fixture
 def one_runtime(monkeypatch):
-    """One mock runtime and the AppTest config for all sessions, for the whole test; yields
+    """One mock runtime, script cache and AppTest config for all sessions; yields
     the count of script runs in flight at once."""
 
     class PerRunRuntime(Runtime):  # where AppTest's per-run install and removal now go
@@ -50,6 +53,8 @@ def one_runtime(monkeypatch):
     runtime.dataframe_source_mgr = DataframeSourceManager()
     runtime.cache_storage_manager = MemoryCacheStorageManager()
     monkeypatch.setattr(app_test, "Runtime", PerRunRuntime)
+    scripts = ScriptCache()  # compiles each page once, under its lock
+    monkeypatch.setattr(app_test, "ScriptCache", lambda: scripts)
     monkeypatch.setattr(app_test, "patch_config_options", lambda _options: contextlib.nullcontext())
     monkeypatch.setattr(Runtime, "_instance", runtime)
     from streamlit import config
