@@ -9,6 +9,7 @@ runner, the pages) is real. Deterministic: the same lyrics always give the same 
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from functools import cache
 from typing import Any
 
@@ -66,8 +67,9 @@ class _KeywordAnalyzer(Analyzer):
     def _forward(self, inputs: list[Any]) -> list[Any]:
         return [self.count(lines) for lines in inputs]
 
-    def count(self, lines: list[str]) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def count(self, lines: list[str]) -> Any:
+        """Keyword counts per line set: the fake's stand-in for a model's output."""
 
 
 class FakeThemeAnalyzer(_KeywordAnalyzer):

@@ -11,10 +11,8 @@ from pipelines.commands.library_session import open_library, playlist_id_or_none
 
 
 def run_playlist(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from pipelines.analyzers.loader import load_analyzers
-    from pipelines.jobs import JobRunner, create_playlist_job, find_open_job, job_progress
+    from pipelines.jobs import JobRunner
     from pipelines.settings import get_settings
 
     sessions = open_library()
@@ -26,28 +24,36 @@ def run_playlist(args: argparse.Namespace) -> int:
     for notice in analyzers.notices:
         print(f"notice: {notice}", file=sys.stderr)
     sensitivity = args.sensitivity or get_settings().discern_sensitivity
+    runner = JobRunner(sessions, analyzers, batch_size=args.batch_size)
+    return work_playlist_job(sessions, runner, playlist_id, args.playlist, analyzers.profile, sensitivity)
+
+
+def work_playlist_job(sessions, runner, playlist_id: int, name: str, profile: str, sensitivity: str, where: str = "") -> int:
+    """Resume the playlist's open job (or create one) and work it with ``runner`` to the end,
+    with a progress bar; the exit code says how it ended. Shared by the local and Ray engines."""
+    from tqdm import tqdm
+
+    from pipelines.jobs import create_playlist_job, find_open_job, job_progress
+
     with sessions.begin() as session:
-        job = find_open_job(session, playlist_id, analyzers.profile)
+        job = find_open_job(session, playlist_id, profile)
         resumed = job is not None
         if job is None:
-            job = create_playlist_job(session, playlist_id, profile=analyzers.profile, sensitivity=sensitivity)
-        progress = job_progress(session, job.id)
-    print(f"{'resuming' if resumed else 'started'} job {job.id}: {progress.total} songs of {args.playlist!r}",
+            job = create_playlist_job(session, playlist_id, profile=profile, sensitivity=sensitivity)
+        job_id = job.id
+        progress = job_progress(session, job_id)
+    print(f"{'resuming' if resumed else 'started'} job {job_id}{where}: {progress.total} songs of {name!r}",
           file=sys.stderr)
-    runner = JobRunner(sessions, analyzers, batch_size=args.batch_size)
     with tqdm(total=progress.total, initial=progress.finished, unit="song", file=sys.stderr) as bar:
-        def on_batch(update) -> None:
-            bar.update(update.finished - bar.n)
-
-        outcome = runner.run(job.id, on_batch=on_batch)
+        outcome = runner.run(job_id, on_batch=lambda update: bar.update(update.finished - bar.n))
     if outcome.status == "busy":
-        print(f"error: job {job.id} is being worked by another runner; try again when it stops", file=sys.stderr)
+        print(f"error: job {job_id} is being worked by another runner; try again when it stops", file=sys.stderr)
         return 3
     with sessions.begin() as session:
-        final = job_progress(session, job.id)
+        final = job_progress(session, job_id)
     counts = final.counts
     print(
-        f"job {job.id} {final.status}: {final.total} songs, {counts.get('done', 0)} analysed,"
+        f"job {job_id} {final.status}: {final.total} songs, {counts.get('done', 0)} analysed,"
         f" {counts.get('cached', 0)} from the cache, {counts.get('failed', 0)} failed,"
         f" {counts.get('skipped', 0)} without lyrics", file=sys.stderr,
     )

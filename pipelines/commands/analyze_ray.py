@@ -8,9 +8,7 @@ as the local engine, so an interrupted run resumes and cached songs are not redo
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 RAY_OPTIONS = ("address", "actors", "cpus_per_actor", "ray_batch_size")
 
@@ -78,58 +76,28 @@ def _identity(args: argparse.Namespace, options):
 
 
 def _run_file(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from pipelines.engine import AnalysisFailure
+    from pipelines.commands.analyze_file import read_input, write_results
     from pipelines.ray_engine import analyze_on_ray
     from pipelines.settings import get_settings
-    from pipelines.songfiles import RowProblem, read_songs
 
-    source = Path(args.input)
-    if not source.is_file():
-        print(f"error: input file {source} does not exist", file=sys.stderr)
-        return 2
-    limit_mb = get_settings().discern_max_upload_mb  # the same limit as the local file mode
-    if source.stat().st_size > limit_mb * 2**20:
-        print(f"error: {source} is {source.stat().st_size / 2**20:.1f} MB, over the {limit_mb} MB limit"
-              " (DISCERN_MAX_UPLOAD_MB)", file=sys.stderr)
-        return 2
+    read = read_input(args)  # the same checks and limits as the local file mode
+    if isinstance(read, int):
+        return read
+    songs, problems = read
     sensitivity = args.sensitivity or get_settings().discern_sensitivity
-    problems: list[RowProblem] = []
-    songs = [song for song, _ in read_songs(source, problems)]
     options = _options(args)
     identity = _identity(args, options)
     records = [{"key": n, "title": s.title, "artist": s.artist, "lyrics": s.lyrics} for n, s in enumerate(songs)]
-    failures = 0
-    out_path = Path(args.output)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(out_path, "w", encoding="utf-8") as out, tqdm(total=len(songs), unit="song", file=sys.stderr) as bar:
-        for batch in analyze_on_ray(records, options, profile=identity.profile, sensitivity=sensitivity):
-            for key, outcome in batch.outcomes:
-                song = songs[key]
-                if isinstance(outcome, AnalysisFailure):
-                    failures += 1
-                    record = {"id": song.id, "error": outcome.error}
-                else:
-                    record = {"id": song.id, **outcome.to_dict()}
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()  # an interrupted run keeps every batch that came back
-            bar.update(len(batch.outcomes))
-    for problem in problems:
-        print(f"skipped row {problem.row}: {problem.message}", file=sys.stderr)
-    print(
-        f"analysed {len(songs) - failures} of {len(songs)} songs into {out_path}"
-        f" ({failures} failed, {len(problems)} unreadable rows)",
-        file=sys.stderr,
+    batches = (
+        [(songs[key], outcome) for key, outcome in batch.outcomes]
+        for batch in analyze_on_ray(records, options, profile=identity.profile, sensitivity=sensitivity)
     )
-    return 0 if not failures and not problems else 1
+    return write_results(args.output, songs, batches, problems)
 
 
 def _run_playlist(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from pipelines.commands.analyze_playlist import work_playlist_job
     from pipelines.commands.library_session import open_library, playlist_id_or_none
-    from pipelines.jobs import create_playlist_job, find_open_job, job_progress
     from pipelines.ray_jobs import RayJobRunner
     from pipelines.settings import get_settings
 
@@ -141,26 +109,5 @@ def _run_playlist(args: argparse.Namespace) -> int:
     options = _options(args)
     identity = _identity(args, options)
     sensitivity = args.sensitivity or get_settings().discern_sensitivity
-    with sessions.begin() as session:
-        job = find_open_job(session, playlist_id, identity.profile)
-        resumed = job is not None
-        if job is None:
-            job = create_playlist_job(session, playlist_id, profile=identity.profile, sensitivity=sensitivity)
-        progress = job_progress(session, job.id)
-    print(f"{'resuming' if resumed else 'started'} job {job.id} on Ray: {progress.total} songs of {args.playlist!r}",
-          file=sys.stderr)
     runner = RayJobRunner(sessions, identity, options)
-    with tqdm(total=progress.total, initial=progress.finished, unit="song", file=sys.stderr) as bar:
-        outcome = runner.run(job.id, on_batch=lambda update: bar.update(update.finished - bar.n))
-    if outcome.status == "busy":
-        print(f"error: job {job.id} is being worked by another runner; try again when it stops", file=sys.stderr)
-        return 3
-    with sessions.begin() as session:
-        final = job_progress(session, job.id)
-    counts = final.counts
-    print(
-        f"job {job.id} {final.status}: {final.total} songs, {counts.get('done', 0)} analysed,"
-        f" {counts.get('cached', 0)} from the cache, {counts.get('failed', 0)} failed,"
-        f" {counts.get('skipped', 0)} without lyrics", file=sys.stderr,
-    )
-    return 0 if final.status == "done" and not final.failed else 1
+    return work_playlist_job(sessions, runner, playlist_id, args.playlist, identity.profile, sensitivity, where=" on Ray")
