@@ -4,13 +4,12 @@ again: the same job resumes, and every song ends up analysed exactly once."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from kill_support import kill_after_done
 from sqlalchemy import func, select
 
 from pipelines.store.models import Analysis, AnalysisJob, AnalysisJobItem, Song
@@ -33,10 +32,6 @@ def _cli(database_url: str) -> subprocess.Popen:
     )
 
 
-def _done_items(sessions) -> int:
-    with sessions.begin() as session:
-        return session.scalar(select(func.count()).where(AnalysisJobItem.status == "done")) or 0
-
 
 @pytest.mark.slow
 def test_a_killed_job_resumes_and_analyses_every_song_exactly_once(sample_sessions, database_url):
@@ -44,19 +39,7 @@ def test_a_killed_job_resumes_and_analyses_every_song_exactly_once(sample_sessio
         song_ids = list(session.scalars(select(Song.id).order_by(Song.id)))
         sync_playlist(session, PLAYLIST, song_ids)
     process = _cli(database_url)
-    deadline = time.monotonic() + 120
-    try:
-        while _done_items(sample_sessions) < 3:
-            assert process.poll() is None, f"the runner ended before it was killed: {process.communicate()[1][-2000:]}"
-            assert time.monotonic() < deadline, "the runner did not analyse 3 songs in 120 s"
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_after_done(process, sample_sessions, 3, timeout=120)
 
     with sample_sessions.begin() as session:
         job = session.scalar(select(AnalysisJob))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kill_support import kill_after_done
 from sqlalchemy import delete, func, select
 
 from pipelines.engine import AnalysisFailure, SongInput, analyze_songs
@@ -216,10 +216,6 @@ def test_a_stopped_ray_job_resumes_where_it_stopped_and_a_cancel_ends_it(ray_add
         assert session.scalar(select(func.count(Analysis.id))) == done
 
 
-def _done_items(sessions) -> int:
-    with sessions.begin() as session:
-        return session.scalar(select(func.count()).where(AnalysisJobItem.status == "done")) or 0
-
 
 @pytest.mark.slow
 def test_a_killed_ray_run_resumes_and_analyses_every_song_exactly_once(ray_address, sample_sessions, database_url):
@@ -231,19 +227,7 @@ def test_a_killed_ray_run_resumes_and_analyses_every_song_exactly_once(ray_addre
     args = ("--playlist", PLAYLIST, "--engine", "ray", "--address", ray_address, "--actors", "1",
             "--ray-batch-size", "1")
     process = _cli(*args, database_url=database_url)
-    deadline = time.monotonic() + 180
-    try:
-        while _done_items(sample_sessions) < 3:
-            assert process.poll() is None, f"the run ended before it was killed: {process.communicate()[1][-2000:]}"
-            assert time.monotonic() < deadline, "the Ray run did not analyse 3 songs in 180 s"
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_after_done(process, sample_sessions, 3, timeout=180)
 
     with sample_sessions.begin() as session:
         job = session.scalar(select(AnalysisJob))
