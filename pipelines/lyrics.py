@@ -89,9 +89,16 @@ class PreparedLyrics:
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines)
 
+    def first_lines(self) -> list[LyricLine]:
+        """The first occurrence of each distinct line, in order (choruses repeat)."""
+        first: dict[str, LyricLine] = {}
+        for line in self.lines:
+            first.setdefault(line.text, line)
+        return list(first.values())
+
     def distinct_lines(self) -> list[str]:
-        """Each distinct line text once, in first-seen order (choruses repeat)."""
-        return list(dict.fromkeys(line.text for line in self.lines))
+        """Each distinct line text once, in first-seen order."""
+        return [line.text for line in self.first_lines()]
 
 
 def decode_lyrics(data: bytes, stray_nul: bool = False) -> str:

@@ -28,28 +28,16 @@ from pipelines.analyzers.hf_zero_shot import (
     top_candidates,
 )
 from pipelines.analyzers.safety import (
-    EVIDENCE_MIN,
-    MAX_EVIDENCE,
     CompactSafetyAnalyzer,
     aggregate_lines,
+    concern_evidence,
 )
 from pipelines.analyzers.themes import CompactThemeAnalyzer
-from pipelines.lyrics import LyricLine, chunk_lines
+from pipelines.lyrics import chunk_lines
 from pipelines.taxonomy import Taxonomy
 
 NON_CANDIDATE_SCALE = 0.5  # labels the prefilter left out keep this share of their encoder score
 STANZA_TOKENS = 128  # premise size for concerns: small enough to point at the lines
-
-
-def distinct_lyric_lines(doc: SongDoc) -> list[LyricLine]:
-    """The first occurrence of each distinct line, in the order of ``doc.lines``."""
-    seen: set[str] = set()
-    lines = []
-    for line in doc.prepared.lines:
-        if line.text not in seen:
-            seen.add(line.text)
-            lines.append(line)
-    return lines
 
 
 def map_distribution(
@@ -83,7 +71,7 @@ class HFChunkClassifier(Analyzer):
         return [
             c.text
             for c in chunk_lines(
-                distinct_lyric_lines(doc), self.classifier.count_tokens, self.limit
+                doc.prepared.first_lines(), self.classifier.count_tokens, self.limit
             )
         ]
 
@@ -141,7 +129,7 @@ class HFThemeAnalyzer(Analyzer):
             self.prefilter._forward([self.prefilter.preprocess(doc)])[0], doc
         )
         prior = np.array([compact["themes"][k] for k in self.keys])
-        chunks = self.scorer.chunks(distinct_lyric_lines(doc), self.premise_tokens)
+        chunks = self.scorer.chunks(doc.prepared.first_lines(), self.premise_tokens)
         return {
             "prior": prior,
             "candidates": top_candidates(prior, self.top_k),
@@ -211,7 +199,7 @@ class HFSafetyAnalyzer(Analyzer):
         keywords = np.asarray(compact["keywords"], dtype=np.float32)
         embedded = self.prefilter.line_scores({**compact, "keywords": np.zeros_like(keywords)})
         prior = aggregate_lines(self.prefilter.line_scores(compact))[self.zero_shot]
-        lines = distinct_lyric_lines(doc)  # rows of keywords/embedded, as doc.lines
+        lines = doc.prepared.first_lines()  # rows of keywords/embedded, as doc.lines
         row = {line.number: i for i, line in enumerate(lines)}
         stanzas = self.scorer.chunks(lines, self.stanza_tokens)
         safe = self.taxonomy.safe_phrases
@@ -263,23 +251,8 @@ class HFSafetyAnalyzer(Analyzer):
         return scores
 
     def postprocess(self, outputs: dict[str, Any], doc: SongDoc) -> dict[str, Any]:
-        lines = distinct_lyric_lines(doc)
-        scores = with_keywords(
-            np.asarray(outputs["keywords"], dtype=np.float32), self.model_scores(outputs)
-        )
-        song = aggregate_lines(scores)
-        concern_lines: dict[str, list[tuple[int, str, float]]] = {}
-        for j, key in enumerate(self.keys):
-            hits = [
-                i for i in np.argsort(-scores[:, j], kind="stable") if scores[i, j] >= EVIDENCE_MIN
-            ][:MAX_EVIDENCE]
-            concern_lines[key] = [
-                (lines[i].number, lines[i].text, round(float(scores[i, j]), 4)) for i in hits
-            ]
-        return {
-            "concerns": {k: round(float(p), 4) for k, p in zip(self.keys, song, strict=True)},
-            "concern_lines": concern_lines,
-        }
+        scores = with_keywords(np.asarray(outputs["keywords"], dtype=np.float32), self.model_scores(outputs))
+        return concern_evidence(self.keys, doc.prepared.first_lines(), scores)
 
 
 def build_hf_analyzers(

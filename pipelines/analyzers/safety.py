@@ -17,6 +17,7 @@ import numpy as np
 from pipelines.analyzers.base import Analyzer, SongDoc
 from pipelines.analyzers.encoder import SentenceEncoder
 from pipelines.analyzers.prototypes import PrototypeIndex
+from pipelines.lyrics import LyricLine
 from pipelines.taxonomy import Label, Taxonomy
 
 EVIDENCE_MIN = 0.35  # a line with a score under this is never shown as evidence
@@ -79,6 +80,20 @@ def aggregate_lines(line_scores: np.ndarray) -> np.ndarray:
     return np.clip(0.8 * top + 0.2 * support + 0.15 * np.minimum(top, support), 0.0, 1.0)
 
 
+def concern_evidence(keys: list[str], lines: list[LyricLine], scores: np.ndarray) -> dict[str, Any]:
+    """Song scores per concern from line scores [n_lines, n_concerns], and each concern's
+    strongest lines (number, text, score) as its evidence. Shared by every profile."""
+    song = aggregate_lines(scores)
+    concern_lines: dict[str, list[tuple[int, str, float]]] = {}
+    for j, key in enumerate(keys):
+        hits = [i for i in np.argsort(-scores[:, j], kind="stable") if scores[i, j] >= EVIDENCE_MIN][:MAX_EVIDENCE]
+        concern_lines[key] = [(lines[i].number, lines[i].text, round(float(scores[i, j]), 4)) for i in hits]
+    return {
+        "concerns": {k: round(float(p), 4) for k, p in zip(keys, song, strict=True)},
+        "concern_lines": concern_lines,
+    }
+
+
 class CompactSafetyAnalyzer(Analyzer):
     task = "safety"
     assigns = ("concerns", "concern_lines")
@@ -124,17 +139,4 @@ class CompactSafetyAnalyzer(Analyzer):
         return np.maximum(np.maximum(keywords, embedded), np.where(keywords > 0, both, 0.0))
 
     def postprocess(self, outputs: dict[str, Any], doc: SongDoc) -> dict[str, Any]:
-        lines = doc.lines
-        scores = self.line_scores(outputs)
-        song = aggregate_lines(scores)
-        first_number: dict[str, int] = {}
-        for line in doc.prepared.lines:
-            first_number.setdefault(line.text, line.number)
-        concern_lines: dict[str, list[tuple[int, str, float]]] = {}
-        for j, key in enumerate(self.keys):
-            hits = [i for i in np.argsort(-scores[:, j]) if scores[i, j] >= EVIDENCE_MIN][:MAX_EVIDENCE]
-            concern_lines[key] = [(first_number[lines[i]], lines[i], round(float(scores[i, j]), 4)) for i in hits]
-        return {
-            "concerns": {k: round(float(p), 4) for k, p in zip(self.keys, song, strict=True)},
-            "concern_lines": concern_lines,
-        }
+        return concern_evidence(self.keys, doc.prepared.first_lines(), self.line_scores(outputs))
