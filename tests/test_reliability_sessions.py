@@ -26,7 +26,7 @@ from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-from streamlit.testing.v1 import AppTest, app_test
+from streamlit.testing.v1 import AppTest, app_test, local_script_runner
 
 from pipelines.jobs import JobRunner, create_playlist_job
 from pipelines.store.library_view import playlist_songs, song_detail
@@ -54,7 +54,10 @@ def one_runtime(monkeypatch):
     runtime.cache_storage_manager = MemoryCacheStorageManager()
     monkeypatch.setattr(app_test, "Runtime", PerRunRuntime)
     scripts = ScriptCache()  # compiles each page once, under its lock
+    # AppTest makes one cache for the pages and its script runner another for the main
+    # script: both must be the shared one, or two threads compile at once.
     monkeypatch.setattr(app_test, "ScriptCache", lambda: scripts)
+    monkeypatch.setattr(local_script_runner, "ScriptCache", lambda: scripts)
     monkeypatch.setattr(app_test, "patch_config_options", lambda _options: contextlib.nullcontext())
     monkeypatch.setattr(Runtime, "_instance", runtime)
     from streamlit import config
