@@ -14,7 +14,7 @@ import pandas as pd
 from dashboard.library_queries import ResultFields
 from pipelines.store.library_view import SongRow
 from pipelines.taxonomy import Taxonomy
-from pipelines.verdict import VERDICTS, Decision, decide
+from pipelines.verdict import VERDICTS, rederive
 
 VERDICT_RANK = {"flagged": 0, "review": 1, "approved": 2}
 STATUS_NO_LYRICS = "no lyrics"
@@ -28,30 +28,6 @@ COLUMNS = [
 ]
 SHOWN = ["#", "title", "artist", "playlists", "verdict", "score", "concerns", "top theme", "emotion", "sentiment",
          "themes", "status"]
-
-
-def all_enabled(enabled: Collection[str] | None, taxonomy: Taxonomy) -> bool:
-    return enabled is None or set(taxonomy.concern_keys) <= set(enabled)
-
-
-def rederive(
-    concern_scores: Mapping[str, float], stored_verdict: str, stored_sensitivity: str, taxonomy: Taxonomy,
-    sensitivity: str, enabled: Collection[str] | None,
-) -> Decision:
-    """The decision at ``sensitivity`` with only ``enabled`` concerns counting.
-
-    The engine holds back "approved" for reasons beyond the scores (lyrics that are not
-    English); a preset change or a switched-off concern must not undo that.
-    """
-    decision = decide(concern_scores, taxonomy, sensitivity, enabled)
-    if (
-        decision.verdict == "approved"
-        and stored_verdict != "approved"
-        and stored_sensitivity in taxonomy.presets
-        and decide(concern_scores, taxonomy, stored_sensitivity).verdict == "approved"
-    ):
-        return Decision(stored_verdict, decision.score, decision.concerns, decision.review_concerns, decision.explanation)
-    return decision
 
 
 def verdict_label(verdict: str | None, overridden: bool) -> str:

@@ -14,7 +14,8 @@ import streamlit as st
 from dashboard import charts, song_table, widgets
 from pipelines.result import SongAnalysis
 from pipelines.taxonomy import Taxonomy
-from pipelines.verdict import Decision, decide, explain
+from pipelines.verdict import Decision, all_enabled, decide, explain
+from pipelines.verdict import rederive as rederive_scores
 
 VERDICT_BADGE = {"approved": ":green-badge[approved]", "review": ":orange-badge[review]", "flagged": ":red-badge[flagged]"}
 
@@ -22,8 +23,8 @@ VERDICT_BADGE = {"approved": ":green-badge[approved]", "review": ":orange-badge[
 def rederive(result: SongAnalysis, taxonomy: Taxonomy, sensitivity: str, enabled: Collection[str] | None) -> Decision:
     """The verdict at another sensitivity or with concerns switched off: no model runs."""
     scores = result.scores["concerns"]
-    decision = song_table.rederive(scores, result.verdict, result.sensitivity, taxonomy, sensitivity, enabled)
-    as_analysed = sensitivity == result.sensitivity and song_table.all_enabled(enabled, taxonomy)
+    decision = rederive_scores(scores, result.verdict, result.sensitivity, taxonomy, sensitivity, enabled)
+    as_analysed = sensitivity == result.sensitivity and all_enabled(enabled, taxonomy)
     held = decision.verdict != decide(scores, taxonomy, sensitivity, enabled).verdict
     if as_analysed or held:
         # The engine's own explanation: it may say more than the scores (lyrics not in English).

@@ -9,6 +9,7 @@ from dashboard.library_queries import playlist_names, song_playlists, table_song
 from dashboard.runs import start_runs
 from pipelines import exports
 from pipelines.taxonomy import load_taxonomy
+from pipelines.verdict import all_enabled
 
 st.title("Playlist")
 taxonomy = load_taxonomy()
@@ -78,19 +79,20 @@ with export_tab:
         which = st.selectbox("Playlist to export", picked, format_func=lambda i: names[i], key="playlist-export-which")
     include_review = st.checkbox("Clean playlist also keeps songs to review", key="playlist-export-include-review")
     st.caption(
-        f"Verdicts at the {sensitivity} sensitivity; manual overrides win and are marked (the 'Analysed verdict' and "
-        "'Override note' columns, the 'override' field in JSON). The concern switches change the tables on screen, "
-        "not the exports."
+        f"Verdicts at the {sensitivity} sensitivity with the concerns switched on above, as in the table; manual "
+        "overrides win and are marked (the 'Analysed verdict' and 'Override note' columns, the 'override' field in JSON)."
     )
     sessions = widgets.database_or_stop().sessions
     base = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in names[which]).strip("_") or "playlist"
+
+    counted = None if all_enabled(enabled, taxonomy) else sorted(enabled)
 
     def export(kind: str, **options):
         function, _ = exports.EXPORTS[kind]
 
         def build() -> str:  # runs when the button is pressed, on its own thread and session
             with sessions.begin() as session:
-                return function(session, which, sensitivity=sensitivity, **options)
+                return function(session, which, sensitivity=sensitivity, enabled=counted, **options)
 
         return build
 

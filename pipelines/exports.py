@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from pipelines.settings import get_settings
 from pipelines.store.library_view import SongRow, playlist_songs
 from pipelines.store.models import Lyrics, Playlist, utcnow
 from pipelines.taxonomy import Taxonomy, load_taxonomy
-from pipelines.verdict import decide
+from pipelines.verdict import all_enabled, rederive
 
 IMPORT_COLUMNS = ("Track URI", "Track Name", "Artist Name(s)", "Album Name", "Duration (ms)", "Explicit")
 SCORE_GROUPS = ("concerns", "themes", "emotions", "sentiments")
@@ -43,28 +43,28 @@ def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     return out.getvalue()
 
 
-def verdict_at(result: Mapping[str, Any], sensitivity: str, taxonomy: Taxonomy) -> str:
-    """The verdict of a stored result at another sensitivity, from its stored concern
-    scores (no model runs)."""
+def verdict_at(
+    result: Mapping[str, Any], sensitivity: str, taxonomy: Taxonomy, enabled: Collection[str] | None = None
+) -> str:
+    """The verdict of a stored result at another sensitivity, or with only ``enabled``
+    concerns counting, from its stored concern scores (no model runs)."""
     stored = result["verdict"]
     scores = result.get("scores", {}).get("concerns")
-    if sensitivity == result.get("sensitivity") or not scores:
+    if not scores or (sensitivity == result.get("sensitivity") and all_enabled(enabled, taxonomy)):
         return stored
-    verdict = decide(scores, taxonomy, sensitivity).verdict
-    # The engine holds back "approved" for reasons beyond the scores (lyrics that are not
-    # English); a preset change must not undo that.
-    if verdict == "approved" and stored != "approved" and decide(scores, taxonomy, result.get("sensitivity", "balanced")).verdict == "approved":
-        return stored
-    return verdict
+    return rederive(scores, stored, result.get("sensitivity", "balanced"), taxonomy, sensitivity, enabled).verdict
 
 
-def effective_verdict(row: SongRow, sensitivity: str, taxonomy: Taxonomy) -> str | None:
-    """A person's override first; else the analysis's verdict at ``sensitivity``."""
+def effective_verdict(
+    row: SongRow, sensitivity: str, taxonomy: Taxonomy, enabled: Collection[str] | None = None
+) -> str | None:
+    """A person's override first; else the analysis's verdict at ``sensitivity`` with
+    ``enabled`` concerns (None: all)."""
     if row.override_verdict:
         return row.override_verdict
     if row.result is None:
         return None
-    return verdict_at(row.result, sensitivity, taxonomy)
+    return verdict_at(row.result, sensitivity, taxonomy, enabled)
 
 
 def _import_cells(row: SongRow) -> list[Any]:
@@ -73,7 +73,8 @@ def _import_cells(row: SongRow) -> list[Any]:
 
 
 def results_csv(
-    session: Session, playlist_id: int, analyzer_version: str | None = None, sensitivity: str | None = None
+    session: Session, playlist_id: int, analyzer_version: str | None = None, sensitivity: str | None = None,
+    enabled: Collection[str] | None = None,
 ) -> str:
     """Every song of the playlist with its result: import columns, verdicts, every score."""
     sensitivity = sensitivity or get_settings().discern_sensitivity
@@ -90,7 +91,7 @@ def results_csv(
         result = row.result or {}
         scores = result.get("scores", {})
         out.append([
-            *_import_cells(row), row.position, effective_verdict(row, sensitivity, taxonomy), row.analysed_verdict,
+            *_import_cells(row), row.position, effective_verdict(row, sensitivity, taxonomy, enabled), row.analysed_verdict,
             row.override_note, row.score, ";".join(row.concerns), ";".join(result.get("themes", [])), row.emotion,
             row.sentiment, result.get("explanation"), result.get("analyzer", {}).get("profile"), row.analyzer_version,
             row.analysed_at.isoformat() if row.analysed_at else None,
@@ -109,7 +110,7 @@ def _score_keys(rows: list[SongRow], group: str) -> list[str]:
 
 def results_json(
     session: Session, playlist_id: int, analyzer_version: str | None = None, sensitivity: str | None = None,
-    include_lyrics: bool = True,
+    include_lyrics: bool = True, enabled: Collection[str] | None = None,
 ) -> str:
     """The playlist and every song's full stored result (scores, evidence, timings)."""
     sensitivity = sensitivity or get_settings().discern_sensitivity
@@ -130,7 +131,7 @@ def results_json(
             "position": row.position, "title": row.title, "artist": row.artist, "album": row.album,
             "duration_ms": row.duration_ms, "explicit": row.explicit, "spotify_uri": row.spotify_uri,
             **({"lyrics": lyrics.get(row.song_id)} if include_lyrics else {}),
-            "verdict": effective_verdict(row, sensitivity, taxonomy),
+            "verdict": effective_verdict(row, sensitivity, taxonomy, enabled),
             "override": {"verdict": row.override_verdict, "note": row.override_note} if row.override_verdict else None,
             "analysis": row.result,
         }
@@ -138,6 +139,7 @@ def results_json(
     ]
     document = {
         "format": "discern-results", "version": 1, "exported_at": utcnow().isoformat(), "sensitivity": sensitivity,
+        "concerns_counted": sorted(enabled) if enabled is not None else list(taxonomy.concern_keys),
         "analyzer_version": analyzer_version, "playlist": {"name": playlist.name, "description": playlist.description},
         "songs": songs,
     }
@@ -146,7 +148,7 @@ def results_json(
 
 def clean_songs(
     session: Session, playlist_id: int, sensitivity: str | None = None, analyzer_version: str | None = None,
-    include_review: bool = False,
+    include_review: bool = False, enabled: Collection[str] | None = None,
 ) -> list[SongRow]:
     """The playlist's songs whose verdict passes: approved (or also "review" when asked).
     Songs without a result are left out: nothing is known about them yet."""
@@ -154,7 +156,7 @@ def clean_songs(
     taxonomy = load_taxonomy()
     passing = {"approved", "review"} if include_review else {"approved"}
     rows = playlist_songs(session, playlist_id, analyzer_version, with_results=True)
-    return [row for row in rows if effective_verdict(row, sensitivity, taxonomy) in passing]
+    return [row for row in rows if effective_verdict(row, sensitivity, taxonomy, enabled) in passing]
 
 
 def clean_playlist_csv(session: Session, playlist_id: int, **options: Any) -> str:

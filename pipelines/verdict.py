@@ -58,6 +58,30 @@ def decide(
     return Decision(verdict, score, [c.key for c in present], [c.key for c in doubtful], explanation)
 
 
+def all_enabled(enabled: Collection[str] | None, taxonomy: Taxonomy) -> bool:
+    return enabled is None or set(taxonomy.concern_keys) <= set(enabled)
+
+
+def rederive(
+    concern_scores: Mapping[str, float], stored_verdict: str, stored_sensitivity: str, taxonomy: Taxonomy,
+    sensitivity: str, enabled: Collection[str] | None = None,
+) -> Decision:
+    """A stored result's decision at ``sensitivity`` with only ``enabled`` concerns counting.
+
+    The engine holds back "approved" for reasons beyond the scores (lyrics that are not
+    English); a preset change or a switched-off concern must not undo that.
+    """
+    decision = decide(concern_scores, taxonomy, sensitivity, enabled)
+    if (
+        decision.verdict == "approved"
+        and stored_verdict != "approved"
+        and stored_sensitivity in taxonomy.presets
+        and decide(concern_scores, taxonomy, stored_sensitivity).verdict == "approved"
+    ):
+        return Decision(stored_verdict, decision.score, decision.concerns, decision.review_concerns, decision.explanation)
+    return decision
+
+
 def explain(
     verdict: str,
     present: Sequence[str],

@@ -29,6 +29,7 @@ from pipelines.store.library_view import library_songs, list_playlists, playlist
 from pipelines.store.models import Song, utcnow
 from pipelines.store.repository import find_playlist, set_lyrics, set_override
 from pipelines.taxonomy import load_taxonomy
+from pipelines.verdict import rederive
 from tests.fake_analyzers import fake_analyzer_set
 
 TOP_HITS = "Top Hits Mix"
@@ -45,11 +46,11 @@ def taxonomy():
 def test_rederive_keeps_the_engines_hold_back_of_approval(taxonomy):
     scores = dict.fromkeys(taxonomy.concern_keys, 0.0)
     # Not English: the engine said "review" although no concern is present.
-    assert song_table.rederive(scores, "review", "balanced", taxonomy, "lenient", None).verdict == "review"
+    assert rederive(scores, "review", "balanced", taxonomy, "lenient", None).verdict == "review"
     scores["violence"] = 0.55  # present at balanced, under even "review" at lenient
-    assert song_table.rederive(scores, "flagged", "balanced", taxonomy, "lenient", None).verdict == "approved"
-    assert song_table.rederive(scores, "flagged", "balanced", taxonomy, "balanced", set()).verdict == "approved"
-    assert song_table.rederive(scores, "flagged", "balanced", taxonomy, "strict", {"violence"}).verdict == "flagged"
+    assert rederive(scores, "flagged", "balanced", taxonomy, "lenient", None).verdict == "approved"
+    assert rederive(scores, "flagged", "balanced", taxonomy, "balanced", set()).verdict == "approved"
+    assert rederive(scores, "flagged", "balanced", taxonomy, "strict", {"violence"}).verdict == "flagged"
 
 
 def test_song_frame_marks_overrides_missing_results_and_old_versions(sample_sessions, taxonomy):

@@ -113,6 +113,30 @@ def test_clean_playlist_follows_sensitivity_and_overrides(analysed, taxonomy):
         assert [r.title for r in playlist_songs(session, find_playlist(session, "clean").id)] == clean
 
 
+def test_switched_off_concerns_do_not_count_in_any_export(analysed, taxonomy):
+    sessions, playlist_id = analysed
+    with sessions.begin() as session:
+        rows = playlist_songs(session, playlist_id, with_results=True)
+        flagged = [r for r in rows if r.verdict == "flagged"]
+        assert flagged, "the playlist needs a flagged song"
+        # Every concern that made a song flagged or review switched off: only clean songs are left.
+        raised = {key for r in rows for key in r.concerns}
+        raised |= {key for r in rows for key in r.result.get("review_concerns", [])}
+        counted = [key for key in taxonomy.concern_keys if key not in raised]
+        all_clean = [r.title for r in clean_songs(session, playlist_id, enabled=counted)]
+        results = {r["Track Name"]: r for r in _rows(results_csv(session, playlist_id, enabled=counted))}
+        document = json.loads(results_json(session, playlist_id, enabled=counted))
+        everything = [r.title for r in clean_songs(session, playlist_id, enabled=taxonomy.concern_keys)]
+        default = [r.title for r in clean_songs(session, playlist_id)]
+    assert {r.title for r in flagged} <= set(all_clean)
+    assert all(row["Verdict"] == "approved" for row in results.values())
+    assert {r.title: results[r.title]["Analysed verdict"] for r in flagged} == {r.title: "flagged" for r in flagged}
+    assert {song["verdict"] for song in document["songs"]} == {"approved"}
+    assert document["concerns_counted"] == sorted(counted)
+    assert everything == default and not {r.title for r in flagged} & set(default)
+
+
+
 def test_formula_cells_are_neutralised_and_read_back(sessions):
     titles = ["=1+2", "+SUM(A1)", "-3", "@cmd", "\tTabbed", "Normal", "'Til the End"]
     data = "title,artist\n" + "".join(f'"{neutralise_cell(t)}",x\n' for t in titles)
@@ -159,6 +183,10 @@ def test_cli_import_analyze_export_round_trip(database_url, tmp_path, monkeypatc
         assert main(["export", "--playlist", "Songs", "--format", "clean-m3u", "-o", str(out)]) == 0
         assert out.read_text(encoding="utf-8").count("#EXTINF:-1,Band - Song") == 3
         assert main(["export", "--playlist", "Nope"]) == 2
+        assert main(["export", "--playlist", "Songs", "--ignore-concern", "nonsense"]) == 2
+        assert "unknown concern nonsense" in capsys.readouterr().err
+        assert main(["export", "--playlist", "Songs", "--format", "results-json", "--ignore-concern", "violence"]) == 0
+        assert "violence" not in json.loads(capsys.readouterr().out)["concerns_counted"]
         assert main(["jobs", "list"]) == 0
         assert "done" in capsys.readouterr().out
     finally:

@@ -19,6 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=FORMATS, default="results-csv", help="what to write (default: results-csv)")
     parser.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
     parser.add_argument("--sensitivity", choices=SENSITIVITIES, help="verdict preset (default: DISCERN_SENSITIVITY)")
+    parser.add_argument(
+        "--ignore-concern", action="append", default=[], metavar="KEY",
+        help="a concern that does not count toward the verdicts (repeatable), as the dashboard's concern switches",
+    )
     parser.add_argument("--include-review", action="store_true", help="clean playlist: keep songs to review too")
     parser.add_argument("--analyzer-version", help="only results of this analyzer version (default: the newest)")
     parser.set_defaults(handler=run)
@@ -26,10 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.exports import EXPORTS
+    from pipelines.taxonomy import load_taxonomy
 
+    keys = load_taxonomy().concern_keys
+    unknown = sorted(set(args.ignore_concern) - set(keys))
+    if unknown:
+        print(f"unknown concern {', '.join(unknown)}; concerns are: {', '.join(keys)}", file=sys.stderr)
+        return 2
     sessions = open_library()
     export, _ = EXPORTS[args.format]
     options = {"sensitivity": args.sensitivity, "analyzer_version": args.analyzer_version}
+    if args.ignore_concern:
+        options["enabled"] = [key for key in keys if key not in args.ignore_concern]
     if args.format.startswith("clean-"):
         options["include_review"] = args.include_review
     with sessions.begin() as session:
