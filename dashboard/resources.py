@@ -18,6 +18,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.auth import SignInThrottle
 from dashboard.job_worker import QueueWorker
 from dashboard.memory import MemorySampler
 from pipelines.analyzers import loader
@@ -146,6 +147,12 @@ def memory_sampler() -> MemorySampler:
     """One sampler thread per process feeding the admin page's memory chart."""
     return MemorySampler().start()
 
+
+
+@st.cache_resource(show_spinner=False)
+def sign_in_throttle() -> SignInThrottle:
+    """Wrong admin passwords counted per client across every session of this process."""
+    return SignInThrottle()
 
 def active_session_count() -> int | None:
     """Sessions connected to this server process, or None outside a running server."""

@@ -28,11 +28,19 @@ if not st.session_state.get("admin-authenticated"):
     with st.form("admin-login"):
         given = st.text_input("Admin password", type="password", key="admin-password")
         submitted = st.form_submit_button("Sign in", key="admin-sign-in")
-    if submitted and password_matches(given, expected):
-        st.session_state["admin-authenticated"] = True
-        st.rerun()
     if submitted:
-        st.error("Wrong password.", icon=":material/lock:")
+        address = st.context.ip_address
+        throttle, client = resources.sign_in_throttle(), address if isinstance(address, str) and address else "unknown"
+        wait = throttle.wait_seconds(client)
+        if wait > 0:  # the password is not even compared while the client is locked out
+            st.error(f"Too many wrong passwords. Try again in {max(1, round(wait / 60))} min.", icon=":material/lock_clock:")
+        elif password_matches(given, expected):
+            throttle.succeeded(client)
+            st.session_state["admin-authenticated"] = True
+            st.rerun()
+        else:
+            throttle.failed(client)
+            st.error("Wrong password.", icon=":material/lock:")
     st.stop()
 
 sampler = resources.memory_sampler()

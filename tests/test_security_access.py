@@ -98,6 +98,43 @@ def test_the_admin_page_refuses_wrong_and_empty_passwords(dashboard_database):
     assert "admin-authenticated" not in at.session_state or not at.session_state["admin-authenticated"]
 
 
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_five_wrong_passwords_lock_the_sign_in_for_every_session_of_that_address(dashboard_database):
+    guesser = dashboard_database.app("pages/admin.py")
+    for n in range(5):
+        guesser.text_input(key="admin-password").set_value(f"guess {n}")
+        guesser.button(key="admin-sign-in").click().run()
+        assert any("Wrong password" in e.value for e in guesser.error)
+    # A new session from the same address gets no fresh count, and even the right
+    # password is refused while the lock lasts.
+    again = dashboard_database.app("pages/admin.py")
+    again.text_input(key="admin-password").set_value(ADMIN_PASSWORD)
+    again.button(key="admin-sign-in").click().run()
+    assert any("Too many wrong passwords" in e.value and "10 min" in e.value for e in again.error)
+    assert not again.metric and "admin-authenticated" not in again.session_state
+
+
+def test_the_sign_in_throttle_counts_per_client_in_a_sliding_window():
+    now = [1000.0]
+    throttle = auth.SignInThrottle(max_failures=3, window_s=60, max_clients=2, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.wait_seconds("a") == 0
+        throttle.failed("a")
+        now[0] += 10
+    assert throttle.wait_seconds("a") == 30  # the first failure (t=1000) leaves the window at t=1060
+    assert throttle.wait_seconds("b") == 0  # other clients are not affected
+    now[0] = 1060
+    assert throttle.wait_seconds("a") == 0
+    throttle.failed("a")
+    assert throttle.wait_seconds("a") == 10  # failures at 1010, 1020, 1060: wait until 1070
+    throttle.succeeded("a")
+    assert throttle.wait_seconds("a") == 0
+    for client in ("a", "b", "c"):  # at most two clients remembered: the longest idle goes
+        throttle.failed(client)
+    assert list(throttle._failures) == ["b", "c"]
+
+
 def test_admin_sign_in_lasts_only_for_its_own_session(dashboard_database):
     first = dashboard_database.app("pages/admin.py")
     first.text_input(key="admin-password").set_value(ADMIN_PASSWORD)
