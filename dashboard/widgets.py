@@ -73,7 +73,8 @@ def library_session() -> Iterator[Session]:
 
 
 def models_notice() -> None:
-    """Say why analysis is not available yet (models loading, or failed to load)."""
+    """Say why analysis is not available yet (models loading, or failed to load), or that
+    the models in use are not the configured ones."""
     state = resources.warm_up()
     if state.status == "failed":
         st.error(
@@ -88,6 +89,9 @@ def models_notice() -> None:
             "Analysis starts as soon as they are ready; everything else works now.",
             icon=":material/hourglass_top:",
         )
+    else:  # ready; a fallback (hf models missing, compact used instead) concerns every user
+        for notice in resources.analyzers().notices:
+            st.warning(escape_markdown(notice), icon=":material/swap_horiz:")
 
 
 def current_version() -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import resources
+from dashboard.widgets import escape_markdown
 from pipelines.analyzers import loader
 from pipelines.jobs import JobRunner, create_playlist_job, job_progress
 from pipelines.settings import get_settings
@@ -520,6 +521,19 @@ def test_pages_say_models_are_loading_instead_of_freezing(dashboard, monkeypatch
     at.multiselect(key="library-pick").set_value([dashboard.playlist_id()]).run()
     assert at.button(key="library-analyse").disabled
     assert len(frame(at, "library-playlists")) == 4  # the library itself works
+
+
+@sqlite_only
+def test_a_fallback_to_the_compact_profile_is_said_on_the_pages_users_see(dashboard, monkeypatch):
+    notice = "The hf profile could not load toxicity (not in the local Hugging Face cache); using the compact profile."
+    monkeypatch.setattr(loader, "load_analyzers", lambda profile=None: replace(fake_analyzer_set(), notices=[notice]))
+    resources.analyzers.clear()
+    for page in ("pages/library.py", "pages/analyse_lyrics.py", "pages/runs.py"):
+        at = dashboard.app(page)
+        assert [w.value for w in at.warning if "hf profile" in w.value] == [escape_markdown(notice)], page
+    monkeypatch.setattr(loader, "load_analyzers", load_fake_analyzers)
+    resources.analyzers.clear()
+    assert not [w for w in dashboard.app("pages/library.py").warning if "hf profile" in w.value]
 
 
 # ------------------------------------------------------------------ admin
