@@ -14,9 +14,9 @@ from pipelines.settings import get_settings
 st.title("Analyse lyrics")
 st.caption("Paste lyrics or upload .txt / .lrc files. Results are not saved unless you save them into a playlist.")
 
+widgets.models_notice()
 analyzers = resources.analyzers_if_ready()
 if analyzers is None:
-    widgets.models_notice()
     st.stop()
 
 sensitivity, enabled = widgets.sensitivity_controls(analyzers.taxonomy, key="adhoc")

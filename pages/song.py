@@ -81,9 +81,8 @@ if analysis is None and override:
     if override[1]:
         st.text(override[1])
 
+widgets.models_notice()
 analyzers = resources.analyzers_if_ready()
-if analyzers is None:
-    widgets.models_notice()
 label = "Re-analyse" if analysis is not None else "Analyse now"
 if st.button(label, key="song-reanalyse", disabled=analyzers is None or detail.lyrics is None, icon=":material/refresh:"):
     with st.spinner("Analysing…"):
