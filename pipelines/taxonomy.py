@@ -6,6 +6,8 @@ label everywhere (analyzers, verdicts, charts) without code changes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +41,7 @@ class Label:
     theme: str | None = None  # concerns: the theme they usually come with
     suppressed_by: tuple[str, ...] = ()  # themes: concerns that contradict them
     semantic: bool = True  # concerns: False when only keywords may find it
+    addresses_god: bool = False  # themes: sung to or about God by definition (lament, worship)
 
     @property
     def severity_rank(self) -> int:
@@ -61,6 +64,8 @@ class Taxonomy:
     sentiments: tuple[Label, ...]
     safe_phrases: re.Pattern[str] | None
     presets: dict[str, Preset] = field(default_factory=dict)
+    god_address: re.Pattern[str] | None = None  # a line that names or addresses God
+    digest: str = ""  # of the whole data: part of the analyzer version
 
     def concern(self, key: str) -> Label:
         return next(c for c in self.concerns if c.key == key)
@@ -126,6 +131,7 @@ def _label(entry: dict, group: str) -> Label:
         theme=entry.get("theme"),
         suppressed_by=tuple(entry.get("suppressed_by", [])),
         semantic=bool(entry.get("semantic", True)),
+        addresses_god=bool(entry.get("addresses_god", False)),
     )
 
 
@@ -167,7 +173,17 @@ def parse_taxonomy(data: dict) -> Taxonomy:
     for required in ("lenient", "balanced", "strict"):
         if required not in presets:
             raise TaxonomyError(f"verdict.presets.{required} is missing")
-    return Taxonomy(version=str(data["version"]), safe_phrases=safe, presets=presets, **groups)
+    try:
+        # Case-sensitive on purpose: "You" in mid-line is how lyrics address God.
+        address = [re.compile(p) for p in data.get("god_address", [])]
+    except re.error as exc:
+        raise TaxonomyError(f"god_address: bad pattern ({exc})") from None
+    god_address = re.compile("|".join(f"(?:{p.pattern})" for p in address)) if address else None
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    return Taxonomy(
+        version=str(data["version"]), safe_phrases=safe, presets=presets, god_address=god_address, digest=digest,
+        **groups,
+    )
 
 
 @lru_cache(maxsize=4)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pipelines.analyzers.loader import load_analyzers
+import yaml
+
+from pipelines.analyzers.loader import LOADERS, load_analyzers
 from pipelines.engine import AnalysisFailure, SongInput, analyze_batch, analyze_text
 from pipelines.result import SongAnalysis
+from pipelines.taxonomy import TAXONOMY_PATH, load_taxonomy
 
 WORSHIP = """[Verse]
 Holy, holy, we lift our hands to You
@@ -99,3 +102,29 @@ def test_batch_results_equal_single_results(analyzers):
     alone = analyze_text(EXPLICIT, analyzers, song_id="b")
     assert batch[1].scores == alone.scores
     assert batch[1].verdict == alone.verdict
+
+
+def test_a_concern_and_a_theme_added_to_the_data_file_are_analysed_without_code(tmp_path):
+    data = yaml.safe_load(TAXONOMY_PATH.read_text(encoding="utf-8"))
+    data["concerns"].append({
+        "key": "gambling", "name": "Gambling", "severity": "high", "description": "Celebrates betting money away.",
+        "scripture": ["1 Timothy 6:10"],
+        "keywords": [{"pattern": "roll the dice|place (my|your) bets?|all in at the table", "weight": 0.9}],
+        "prototypes": ["I bet the rent money on one more hand", "the casino lights are calling my name"],
+    })
+    data["themes"].append({
+        "key": "harvest", "name": "Harvest", "description": "Fields, sowing and reaping.",
+        "prototypes": ["the wheat is golden in the field", "we bring the harvest in before the rain"],
+    })
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    taxonomy = load_taxonomy(path)
+    added = LOADERS["compact"](taxonomy)
+    song = "Out in the field the wheat is tall\nWe bring the harvest in this fall\nThen Friday night I roll the dice"
+
+    result = analyze_text(song, added)
+
+    assert result.verdict == "flagged" and "gambling" in result.concerns
+    assert [(e.line, e.concern) for e in result.evidence if e.concern == "gambling"] == [(3, "gambling")]
+    assert result.themes[0] == "harvest"
+    assert added.version != load_analyzers("compact").version  # old results are re-analysed

@@ -9,7 +9,7 @@ from pipelines.analyzers.base import SongDoc
 from pipelines.analyzers.context import reconcile
 from pipelines.analyzers.safety import aggregate_lines, keyword_scores
 from pipelines.analyzers.sentiment import sentiment_distribution
-from pipelines.analyzers.themes import rank_themes
+from pipelines.analyzers.themes import god_address_share, rank_themes
 from pipelines.lyrics import prepare
 
 
@@ -110,3 +110,57 @@ def test_a_contradicting_concern_suppresses_worship(taxonomy):
     mocking = reconcile(themes, emotions, sentiments, {"blasphemy": 0.95}, taxonomy)
     assert max(calm["themes"], key=calm["themes"].get) == "worship"
     assert mocking["themes"]["worship"] < calm["themes"]["worship"] / 3
+
+
+def _song_outputs(keys: list[str], n_lines: int, strong: str, value: float = 0.8) -> dict[str, np.ndarray]:
+    """Hand-written encoder similarities: every label at 0.2, ``strong`` at ``value``."""
+    line = np.full((n_lines, len(keys)), 0.2, dtype=np.float32)
+    line[:, keys.index(strong)] = value
+    song = np.full(len(keys), 0.2, dtype=np.float32)
+    song[keys.index(strong)] = value
+    return {"line": line, "song": song}
+
+
+def test_theme_postprocess_turns_similarities_into_a_distribution(analyzers):
+    themes = analyzer(analyzers, "themes")
+    doc = SongDoc("t1", prepare("we dance all night\nthe party never ends"))
+    values = themes.postprocess({**_song_outputs(themes.keys, 2, "celebration"), "god_share": 0.0}, doc)["themes"]
+    assert max(values, key=values.get) == "celebration" and values["celebration"] > 0.9
+    assert sum(values.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_whom_a_song_speaks_to_tells_lament_from_heartbreak(analyzers, taxonomy):
+    themes = analyzer(analyzers, "themes")
+    doc = SongDoc("t2", prepare("tears all night\nwhy did you go"))
+    keys = themes.keys
+    outputs = _song_outputs(keys, 2, "lament", 0.6)
+    outputs["line"][:, keys.index("heartbreak")] = outputs["song"][keys.index("heartbreak")] = 0.6
+    to_god = themes.postprocess({**outputs, "god_share": 0.5}, doc)["themes"]
+    to_nobody = themes.postprocess({**outputs, "god_share": 0.0}, doc)["themes"]
+    # Equal similarities: the address decides, by the same margin either way.
+    assert to_god["lament"] == pytest.approx(to_nobody["heartbreak"], abs=1e-3)
+    assert to_god["lament"] > 0.7 and to_god["heartbreak"] < 0.3
+    assert [t.key for t in taxonomy.themes if t.addresses_god] == ["worship", "lament"]
+
+
+@pytest.mark.parametrize(
+    ("line", "addresses"),
+    [
+        ("Lord, I have nowhere else to go", True),
+        ("I lift my eyes to You tonight", True),  # a capitalised You in mid-line
+        ("my prayers feel heavy", True),
+        ("You left me in the rain", False),  # a line-initial You is just capitalisation
+        ("I lift my eyes to you tonight", False),
+        ("goddess of the dance floor", False),
+    ],
+)
+def test_god_address_reads_names_prayer_words_and_a_capitalised_you(taxonomy, line, addresses):
+    assert god_address_share([line], taxonomy.god_address) == (1.0 if addresses else 0.0)
+
+
+def test_emotion_postprocess_picks_the_strongest_class(analyzers):
+    emotion = analyzer(analyzers, "emotion")
+    doc = SongDoc("e1", prepare("I am so afraid\nthe dark is closing in\nhelp me"))
+    values = emotion.postprocess(_song_outputs(emotion.keys, 3, "fear"), doc)["emotions"]
+    assert max(values, key=values.get) == "fear" and values["fear"] > 0.9
+    assert set(values) == set(emotion.keys) and sum(values.values()) == pytest.approx(1.0, abs=1e-3)

@@ -16,7 +16,7 @@ from pipelines.settings import Settings, get_settings
 from pipelines.taxonomy import Taxonomy
 
 # Bump when scoring code changes results for the same models and taxonomy.
-SCORING_VERSION = "1"
+SCORING_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -125,16 +125,16 @@ class ProfileTable(Mapping[str, tuple[ModelSpec, ...]]):
 PROFILES = ProfileTable({"compact": lambda: COMPACT_MODELS, "hf": hf_models})
 
 
-# Data files whose content shapes results: editing one re-analyses the library.
-SCORING_DATA = (
-    Path(__file__).resolve().parent.parent / "data" / "taxonomy.yaml",
-    Path(__file__).resolve().parent.parent / "data" / "clean_lines.txt",
-)
+# Data files besides the taxonomy (whose digest the version includes) that shape results:
+# editing one re-analyses the library.
+SCORING_DATA = (Path(__file__).resolve().parent.parent / "data" / "clean_lines.txt",)
 
 
 def analyzer_version(profile: str, models: tuple[ModelSpec, ...], taxonomy: Taxonomy) -> str:
     """A short stable id of everything that determines an analysis result."""
     pins = "|".join(f"{m.name}={m.model_id}@{m.version}" for m in models)
     data = hashlib.sha256(b"".join(path.read_bytes() for path in SCORING_DATA)).hexdigest()
-    digest = hashlib.sha256(f"{pins}|data={data}|scoring={SCORING_VERSION}".encode()).hexdigest()
+    digest = hashlib.sha256(
+        f"{pins}|taxonomy={taxonomy.digest}|data={data}|scoring={SCORING_VERSION}".encode()
+    ).hexdigest()
     return f"{profile}-{taxonomy.version}-{digest[:10]}"
