@@ -30,6 +30,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCERN_PROFILE", str, "compact", "Model profile: 'compact' (offline, packaged models) or 'hf' (the original Hugging Face models)."),
     Setting("DISCERN_SENSITIVITY", str, "balanced", "Default sensitivity preset: lenient, balanced or strict."),
     Setting("DISCERN_TORCH_THREADS", int, 1, "Intra-op torch threads per process; 1 is fastest and steadiest on a 2-core box."),
+    Setting("DISCERN_TORCH_INTEROP_THREADS", int, 0, "Inter-op torch threads per process, fixed once at the first model load; 0 keeps torch's default (one per core)."),
     Setting("DISCERN_BATCH_SIZE", int, 64, "Lines or chunks encoded per model call."),
     Setting("DISCERN_ENCODER_BACKEND", str, "onnx", "Sentence encoder runtime: 'onnx' (ONNX Runtime, exported once into DISCERN_MODEL_CACHE_DIR; no torch import) or 'torch'."),
     Setting("DISCERN_ENCODER_WORKERS", int, 0, "Encoder calls run at once (onnx backend), one core each; 0 means one per available CPU core."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -312,6 +313,87 @@ def test_a_model_with_other_labels_is_refused(load_hf, model_sets):
     fallback = load_hf({**model_sets["alarm"], EMOTION: model_sets["alarm"][SENTIMENT]})
     assert fallback.profile == "compact"
     assert "are not the expected" in fallback.notices[0] and "emotion" in fallback.notices[0]
+
+
+def test_a_corrupt_weights_file_falls_back_to_compact_with_a_notice(load_hf, model_sets, tmp_path):
+    broken = tmp_path / "toxicity"
+    shutil.copytree(model_sets["alarm"][TOXICITY], broken)
+    weights = next(broken.glob("*.safetensors"))
+    weights.write_bytes(b"not a safetensors file" * 10)
+    fallback = load_hf({**model_sets["alarm"], TOXICITY: str(broken)})
+    assert fallback.profile == "compact"
+    assert len(fallback.notices) == 1
+    notice = fallback.notices[0]
+    assert "toxicity" in notice and str(broken) in notice and "could not be read" in notice
+    assert analyze_text(CLEAN, fallback).analyzer.profile == "compact"
+
+
+@pytest.mark.parametrize(
+    ("step", "error", "shown"),
+    [
+        ("quantise_int8", RuntimeError("fbgemm: unsupported layer\nsecond line"), "RuntimeError: fbgemm: unsupported layer"),
+        ("copy_unquantised_weights", MemoryError(), "MemoryError: (no message)"),
+    ],
+)
+def test_any_error_while_loading_falls_back_to_compact_naming_it(
+    load_hf, model_sets, monkeypatch, caplog, step, error, shown
+):
+    from pipelines.analyzers import hf_models
+
+    real = getattr(hf_models, step)
+    calls = []
+
+    def fail_on_the_emotion_model(model):  # the models before it load: they are let go
+        calls.append(model.config.num_labels)
+        if model.config.num_labels == len(EMOTION_LABELS):
+            raise error
+        return real(model)
+
+    monkeypatch.setattr(hf_models, step, fail_on_the_emotion_model)
+    with caplog.at_level("WARNING", logger="discern.models"):
+        fallback = load_hf({**model_sets["alarm"], "DISCERN_HF_INT8": "1"})
+    assert calls == [3, 3, 7]  # zero-shot, sentiment, emotion: loading stopped there
+    assert fallback.profile == "compact"
+    assert len(fallback.notices) == 1
+    notice = fallback.notices[0]
+    assert notice.startswith("The hf profile could not be loaded, so the compact profile is used instead.")
+    assert f"emotion model ({model_sets['alarm'][EMOTION]}) failed: {shown}." in notice
+    assert "second line" not in notice and "DISCERN_HF_EMOTION_MODEL" in notice
+    traced = [r for r in caplog.records if r.exc_info and r.exc_info[1] is error]
+    assert traced and "emotion" in traced[0].getMessage()  # the traceback is logged
+    assert any(r.getMessage() == notice for r in caplog.records)
+    assert analyze_text(CLEAN, fallback).analyzer.profile == "compact"
+
+
+def test_torch_inter_op_threads_follow_the_setting(tmp_path, model_sets):
+    script = (
+        "import json, torch\n"
+        "from pipelines.analyzers.loader import load_analyzers\n"
+        "loaded = load_analyzers('hf')\n"
+        "print(json.dumps([loaded.profile, torch.get_num_threads(), torch.get_num_interop_threads()]))\n"
+    )
+    env = {**os.environ, **model_sets["alarm"], "DISCERN_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env.update(DISCERN_TORCH_THREADS="1", DISCERN_TORCH_INTEROP_THREADS="3")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == ["hf", 1, 3]
+
+
+def test_inter_op_threads_fixed_earlier_are_kept_with_a_warning(tmp_path):
+    # torch takes the inter-op count once: a second set raises RuntimeError, which must not fail a load
+    script = (
+        "import torch\n"
+        "from pipelines.analyzers.loader import configure_threads\n"
+        "torch.set_num_interop_threads(2)\n"
+        "configure_threads(1, 3)\n"
+        "print(torch.get_num_threads(), torch.get_num_interop_threads())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env={**os.environ}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "2"]
+    assert "DISCERN_TORCH_INTEROP_THREADS=3 not applied; torch keeps 2 inter-op threads" in done.stderr
 
 
 # --- command line --------------------------------------------------------------------------

@@ -29,6 +29,11 @@ def test_defaults_and_typed_values():
     assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("discern.db")
 
 
+def test_torch_inter_op_threads_default_to_torchs_own():
+    assert Settings({}).discern_torch_interop_threads == 0
+    assert Settings({"DISCERN_TORCH_INTEROP_THREADS": "2"}).discern_torch_interop_threads == 2
+
+
 def test_bad_values_name_the_setting():
     with pytest.raises(ValueError, match="DISCERN_TORCH_THREADS"):
         Settings({"DISCERN_TORCH_THREADS": "many"})

@@ -77,8 +77,10 @@ def _torch_forward(path: str, threads: int) -> Forward:
     import torch
     from transformers import AutoModel
 
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    from pipelines.analyzers.loader import configure_threads
+    from pipelines.settings import get_settings
+
+    configure_threads(threads, get_settings().discern_torch_interop_threads)
     model = AutoModel.from_pretrained(path).eval()
 
     def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ logs one line (name, seconds, memory added) so ``docker logs`` shows models load
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -62,11 +63,27 @@ def timed_load(name: str, model_id: str, loads: list[ModelLoad], build):
     return obj
 
 
-def configure_threads(threads: int) -> None:
+def configure_threads(threads: int, interop_threads: int = 0) -> None:
+    """Set torch's intra-op threads and, when ``interop_threads`` > 0, its inter-op threads.
+
+    torch takes the inter-op count only once, before any inter-op work has started
+    (``set_num_interop_threads`` raises RuntimeError after that): a process that has already
+    fixed it keeps its count, and a warning says so instead of failing the load.
+    """
     import torch
 
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    if interop_threads > 0 and torch.get_num_interop_threads() != interop_threads:
+        try:
+            torch.set_num_interop_threads(interop_threads)
+        except RuntimeError as exc:
+            log.warning(
+                "DISCERN_TORCH_INTEROP_THREADS=%d not applied; torch keeps %d inter-op threads (%s)",
+                interop_threads,
+                torch.get_num_interop_threads(),
+                exc,
+            )
 
 
 def _load_compact(taxonomy: Taxonomy) -> AnalyzerSet:
@@ -128,6 +145,20 @@ def _hf_fallback_notice(missing: list) -> str:
     )
 
 
+def _hf_failure_notice(spec: ModelSpec, error: str) -> str:
+    return (
+        f"The hf profile could not be loaded, so the compact profile is used instead. Loading the {spec.name} "
+        f"model ({spec.model_id}) failed: {error}. The log has the details; check the model files that "
+        f"{HF_MODEL_SETTINGS[spec.name]} points at and the memory available."
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    """``Type: first line of the message``, short enough for a notice."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else '(no message)'}"[:300]
+
+
 def _load_hf(taxonomy: Taxonomy) -> AnalyzerSet:
     """The original Hugging Face models; the compact profile, with a notice, when one is missing."""
     from pipelines.analyzers.encoder import MAX_TOKENS, SentenceEncoder
@@ -139,14 +170,20 @@ def _load_hf(taxonomy: Taxonomy) -> AnalyzerSet:
     hf_specs = [m for m in models if m.name in HF_MODEL_SETTINGS]
     allow = settings.discern_hf_allow_download
     missing: list[ModelUnavailable] = []
+    # Any other error (a quantisation failure, a MemoryError, ...) also falls back to compact;
+    # only its text is kept, as the exception's traceback would keep a half-loaded model alive.
+    failed: list[str] = []
     for spec in hf_specs:  # name every missing model before spending time on big loads
         try:
             check_available(spec, allow)
         except ModelUnavailable as exc:
             missing.append(exc)
+        except Exception as exc:
+            log.exception("checking the hf model %s (%s) failed", spec.name, spec.model_id)
+            failed.append(_hf_failure_notice(spec, _error_text(exc)))
     loads: list[ModelLoad] = []
     classifiers = {}
-    if not missing:
+    if not missing and not failed:
         # Before the encoder: it sets HF_HUB_OFFLINE, which would block an allowed download.
         for spec in hf_specs:
             try:
@@ -161,12 +198,18 @@ def _load_hf(taxonomy: Taxonomy) -> AnalyzerSet:
             except ModelUnavailable as exc:
                 missing.append(exc)
                 break
-    if missing:
+            except Exception as exc:
+                log.exception("loading the hf model %s (%s) failed", spec.name, spec.model_id)
+                failed.append(_hf_failure_notice(spec, _error_text(exc)))
+                break
+    if missing or failed:
         classifiers.clear()
-        notice = _hf_fallback_notice(missing)
-        log.warning(notice)
+        gc.collect()  # the models loaded before the failure
+        notices = ([_hf_fallback_notice(missing)] if missing else []) + failed
+        for notice in notices:
+            log.warning(notice)
         # Share the compact analyzers (and their lock) if the compact profile is loaded too.
-        return replace(_load_cached("compact"), notices=[notice])
+        return replace(_load_cached("compact"), notices=notices)
     encoder_spec = next(m for m in models if m.name not in HF_MODEL_SETTINGS)
     encoder = timed_load(
         encoder_spec.name, encoder_spec.model_id, loads, lambda: SentenceEncoder(batch_size=settings.discern_batch_size)
@@ -212,7 +255,8 @@ def _load_cached(profile: str) -> AnalyzerSet:
     """Build ``profile`` once; callers hold ``_load_lock``."""
     if profile not in _loaded:
         if profile != "compact":  # the compact encoder sets torch's threads itself, if it uses torch at all
-            configure_threads(get_settings().discern_torch_threads)
+            settings = get_settings()
+            configure_threads(settings.discern_torch_threads, settings.discern_torch_interop_threads)
         _loaded[profile] = LOADERS[profile](load_taxonomy())
     return _loaded[profile]
 
