@@ -59,7 +59,8 @@ def read_csv(data: bytes, name: str, report: ImportReport) -> list[SongRecord]:
     except LyricsError as exc:
         report.problem(1, f"cannot read the file as text: {exc}")
         return []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    stream = io.StringIO(text, newline="")
+    reader = csv.DictReader(stream)
     fieldnames = reader.fieldnames or []
     columns = _columns(fieldnames)
     if SPOTIFY_MARKERS & {f.strip().lower() for f in fieldnames}:
@@ -70,13 +71,33 @@ def read_csv(data: bytes, name: str, report: ImportReport) -> list[SongRecord]:
         return []
     records = []
     line = 1  # the header's last line; reader.line_num is the line a row ends on
+    offset = stream.tell()
     for row in reader:
-        start, line = line + 1, reader.line_num
+        raw, offset = text[offset : stream.tell()], stream.tell()
+        # DictReader passes over empty lines: the row starts after them.
+        blank = raw[: len(raw) - len(raw.lstrip("\r\n"))]
+        start, line = line + 1 + blank.count("\n") + blank.count("\r") - blank.count("\r\n"), reader.line_num
         report.rows += 1
+        if line > start and (error := _quoting_error(raw)):
+            # A stray or missing quote makes the csv module read the following lines into one
+            # cell; those rows would vanish into it unseen.
+            report.problem(start, f"lines {start}-{line} were read as one row ({error}): a quote is missing or"
+                           " extra; skipped, check the quoting")
+            continue
         record = _record(row, columns, start, name, report)
         if record is not None:
             records.append(record)
     return records
+
+
+def _quoting_error(raw: str) -> str | None:
+    """Why the raw text of one row spanning several lines is not well-formed CSV, or None."""
+    try:
+        for _ in csv.reader(io.StringIO(raw, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        return str(exc)
+    return None
 
 
 def _cell(row: dict, columns: dict[str, str], key: str) -> str:

@@ -139,21 +139,47 @@ def read_lyrics_files(entries: Iterator[Entry], report: ImportReport) -> list[So
             report.problem(number, data, where)
             continue
         try:
-            fields, lyrics = parse_lyrics_file(name, decode_lyrics(data))
+            text = decode_lyrics(data)
         except LyricsError as exc:
             report.problem(number, f"{exc}; skipped", where)
             continue
+        fields, lyrics = parse_lyrics_file(name, text)
         if not lyrics.strip():
             report.problem(number, "no lyrics in the file; skipped", where)
             continue
+        if "\x00" in lyrics:  # a damaged UTF-16 file: without its lyrics the file holds nothing to import
+            report.problem(number, "this looks like a binary file, not lyrics text (it contains NUL bytes); skipped",
+                           where)
+            continue
         artist, title = names_from_filename(name)
+        title = fields.get("title") or title
+        if not title:
+            report.problem(number, "no title in the file's header or name (use 'Artist - Title.txt'); skipped", where)
+            continue
+        if lost := _undecodable_bytes(data, text):
+            report.problem(number, f"not UTF-8 or UTF-16 text: read as Windows-1252, {lost:,} undecodable bytes"
+                           " became \ufffd in the lyrics", where, kept=True)
         records.append(
             SongRecord(
-                row=number, where=where, title=fields.get("title") or title, artist=fields.get("artist") or artist,
+                row=number, where=where, title=title, artist=fields.get("artist") or artist,
                 album=fields.get("album", ""), lyrics=lyrics, lyrics_source=f"file:{PurePosixPath(name).name}",
             )
         )
     return records
+
+
+def _undecodable_bytes(data: bytes, text: str) -> int:
+    """How many bytes ``decode_lyrics`` had to replace with U+FFFD (its Windows-1252
+    fallback); 0 when the file was UTF-8 or UTF-16 text, whose own U+FFFD are content."""
+    if "\ufffd" not in text:
+        return 0
+    for encoding in ("utf-8-sig", "utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",):
+        try:
+            data.decode(encoding)
+            return 0
+        except UnicodeDecodeError:
+            continue
+    return text.count("\ufffd")
 
 
 def import_lyrics_files(
