@@ -1,7 +1,7 @@
 """The Ray engine on a real local Ray (2 CPUs): the same results as the local engine on the
 sample library, the same job rules (cache, cancel, stop and resume, a SIGKILLed run
-resumed without redoing anything), on SQLite and PostgreSQL; and the message when the
-optional extra is missing."""
+resumed without redoing anything, in the file mode too), on SQLite and PostgreSQL; and the
+message when the optional extra is missing."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kill_support import kill_after_done
+from kill_support import complete_lines, kill_after_done, kill_after_lines
 from sqlalchemy import delete, func, select
 
 from pipelines.engine import AnalysisFailure, SongInput, analyze_songs
@@ -172,6 +172,31 @@ def test_the_dashboards_worker_runs_jobs_on_the_configured_ray_with_the_local_en
     assert (outcome.status, outcome.analysed, outcome.cached) == ("done", 0, 36)  # nothing went to Ray
     with sample_sessions.begin() as session:
         assert session.scalar(select(func.count(Analysis.id))) == 36
+
+
+
+@pytest.mark.slow
+def test_a_killed_ray_file_run_resumes_without_redoing_what_it_finished(ray_address, local_results, tmp_path):
+    source, out = tmp_path / "sample.jsonl", tmp_path / "ray.jsonl"
+    source.write_text("".join(json.dumps({k: s[k] for k in ("id", "title", "artist", "lyrics")}) + "\n"
+                              for s in SAMPLE_SONGS), encoding="utf-8")
+    args = ("--input", str(source), "--output", str(out), "--engine", "ray", "--address", ray_address,
+            "--actors", "1", "--ray-batch-size", "1")
+    kill_after_lines(_cli(*args), out, 3, timeout=180)
+    before = complete_lines(out)
+    assert 3 <= len(before) < len(SAMPLE_SONGS), "kill the run half way, not after it finished"
+
+    rerun = _cli(*args)
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr[-3000:]
+    left = len(SAMPLE_SONGS) - len(before)
+    assert f"resuming {out}: {len(before)} songs already analysed kept, {left} left to analyse" in stderr
+    assert f"analysed {left} of {left} songs" in stderr  # only those went to Ray
+    after = out.read_bytes().splitlines(keepends=True)
+    assert after[: len(before)] == before  # kept byte for byte (timings too): not analysed again
+    records = [json.loads(line) for line in after]
+    assert sorted(r["id"] for r in records) == sorted(local_results)  # each song exactly once
+    assert {r["id"]: _comparable(r) for r in records} == local_results
 
 
 # --- the job rules: stop and resume, cancel, a killed run --------------------------------

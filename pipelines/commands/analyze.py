@@ -14,7 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", help="JSON Lines or CSV with id, title, artist, lyrics (needs --output)")
     source.add_argument("--playlist", help="name of a library playlist: analysed by a resumable job, results stored")
-    parser.add_argument("--output", help="with --input: JSON Lines written with one result per song")
+    parser.add_argument("--output", help="with --input: JSON Lines written with one result per song; an existing"
+                        " file is resumed: its results of the current analyzer version and sensitivity are kept and"
+                        " only the other songs analysed (failed ones are retried)")
+    parser.add_argument("--restart", action="store_true",
+                        help="with --output: overwrite an existing output file instead of resuming it")
     add_model_arguments(parser)
     add_ray_arguments(parser)
     parser.set_defaults(handler=run, parser=parser)
@@ -23,8 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_ray_arguments(args)
     if args.playlist is not None:
-        if args.output:
-            args.parser.error("--output goes with --input; --playlist stores results in the library")
+        if args.output or args.restart:
+            args.parser.error("--output and --restart go with --input; --playlist stores results in the library"
+                              " (and resumes its job)")
         if args.engine == "ray":
             return run_ray(args)
         from pipelines.commands.analyze_playlist import run_playlist

@@ -1,7 +1,8 @@
 """``python -m pipelines analyze ... --engine ray``: the analyze command on a Ray cluster.
 
-``--input``/``--output`` writes one JSON line per song as each batch comes back (in the
-order batches finish, each line with its id). ``--playlist`` works the same durable job
+``--input``/``--output`` appends one JSON line per song as each batch comes back (in the
+order batches finish, each line with its id), resuming an earlier run's file as the local
+engine does (``pipelines.results_file``). ``--playlist`` works the same durable job
 as the local engine, so an interrupted run resumes and cached songs are not redone.
 """
 
@@ -76,7 +77,7 @@ def _identity(args: argparse.Namespace, options):
 
 
 def _run_file(args: argparse.Namespace) -> int:
-    from pipelines.commands.analyze_file import read_input, write_results
+    from pipelines.commands.analyze_file import plan_output, read_input, write_results
     from pipelines.ray_engine import analyze_on_ray
     from pipelines.settings import get_settings
 
@@ -87,12 +88,16 @@ def _run_file(args: argparse.Namespace) -> int:
     sensitivity = args.sensitivity or get_settings().discern_sensitivity
     options = _options(args)
     identity = _identity(args, options)
-    records = [{"key": n, "title": s.title, "artist": s.artist, "lyrics": s.lyrics} for n, s in enumerate(songs)]
+    plan = plan_output(args, songs, identity.version, sensitivity)  # what an earlier run finished is kept
+    if isinstance(plan, int):
+        return plan
+    todo = plan.todo
+    records = [{"key": n, "title": s.title, "artist": s.artist, "lyrics": s.lyrics} for n, s in enumerate(todo)]
     batches = (
-        [(songs[key], outcome) for key, outcome in batch.outcomes]
+        [(todo[key], outcome) for key, outcome in batch.outcomes]
         for batch in analyze_on_ray(records, options, profile=identity.profile, sensitivity=sensitivity)
     )
-    return write_results(args.output, songs, batches, problems)
+    return write_results(plan, batches, problems)
 
 
 def _run_playlist(args: argparse.Namespace) -> int:
