@@ -7,11 +7,13 @@ local port with a fresh data folder, and measures:
 2. seconds until a first browser gets the default page, and until the models are ready:
    the server has gone idle and the log's last model-load line says when loading ended;
 3. memory (RSS of the server's process tree, sampled every 0.1 s) when ready, and its
-   peak under load: ``--sessions`` browsers at once on the Analyse lyrics page, each
-   pasting ``--rounds`` songs of the sample library and pressing Analyse, over Streamlit's
-   websocket exactly as a browser does;
+   peak under load: ``--sessions`` browsers at once, each opening the default page (the
+   library) and then the Analyse lyrics page, pasting ``--rounds`` songs of the sample
+   library and pressing Analyse, over Streamlit's websocket exactly as a browser does;
 4. the slowest health answer and any failed one after the first "ok";
-5. the model-load lines of the log: one per model, none repeated (models load once).
+5. the model-load lines of the log: one per model, none repeated (models load once);
+6. every line the server logged while the sessions worked (after ready, before the stop):
+   none is expected, so a line per request or per session shows at once.
 
     python benchmarks/startup.py [--sessions 4] [--rounds 3] [--profile compact] [--json out.json]
 
@@ -76,6 +78,7 @@ class Figures:
     model_loads: list[dict] = field(default_factory=list)
     repeated_loads: list[str] = field(default_factory=list)
     script_errors: list[str] = field(default_factory=list)
+    log_under_load: list[str] = field(default_factory=list)  # logged from ready until the sessions were done
     log_tail: list[str] = field(default_factory=list)
     server_cmdline: list[str] = field(default_factory=list)  # as resolved on PATH
 
@@ -184,7 +187,8 @@ class HealthPoller(threading.Thread):
 
 @dataclass
 class SessionResult:
-    run_seconds: list[float] = field(default_factory=list)
+    run_seconds: list[float] = field(default_factory=list)  # every script run: page loads and Analyse runs
+    analyse_seconds: list[float] = field(default_factory=list)  # the Analyse runs only
     errors: list[str] = field(default_factory=list)
 
 
@@ -250,12 +254,14 @@ def widget_id(elements, kind: str, label: str) -> str | None:
 
 
 async def analysing_session(port: int, texts: list[str], timeout: float) -> SessionResult:
-    """A browser on the Analyse lyrics page pasting each text and pressing Analyse."""
+    """A browser opening the default page, then on the Analyse lyrics page pasting each text
+    and pressing Analyse."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     result = SessionResult()
     async with _connect(port, timeout) as ws:
         session = BrowserSession(ws, timeout, result)
+        await session.run()  # the library: the database is read too
         elements = await session.run(ANALYSE_PAGE)
         text_id, button_id = widget_id(elements, "text_area", "Lyrics"), widget_id(elements, "button", "Analyse")
         if text_id is None or button_id is None:
@@ -265,6 +271,7 @@ async def analysing_session(port: int, texts: list[str], timeout: float) -> Sess
             await session.run(
                 ANALYSE_PAGE, [WidgetState(id=text_id, string_value=text), WidgetState(id=button_id, trigger_value=True)]
             )
+            result.analyse_seconds.append(result.run_seconds[-1])
     return result
 
 
@@ -344,10 +351,12 @@ def measure(
             figures.first_page_s = time.perf_counter() - t0
             wait_until_idle(sampler, timeout)  # models that load at start or on a visit are loaded
             figures.rss_ready_mb = round(sampler.rss_mb(), 1)
+            ready_lines = len(log.lines)
             results += asyncio.run(analysis_load(port, sessions, rounds, timeout))
             figures.all_sessions_done_s = time.perf_counter() - t0
             wait_until_idle(sampler, timeout)
             time.sleep(0.5)  # a last sample of memory and the log after the load
+            figures.log_under_load = [line for _, line in log.lines[ready_lines:]]  # before the stop's own lines
         except Exception as exc:
             exc.add_note("server log:\n" + "\n".join(line for _, line in log.lines[-40:]))
             raise
@@ -356,7 +365,7 @@ def measure(
             sampler.done.set()
             stop(proc)
             log.join(5)
-    runs = [s for r in results[1:] for s in r.run_seconds[1:]]  # the Analyse runs
+    runs = [s for r in results for s in r.analyse_seconds]
     figures.run_seconds_median = statistics.median(runs) if runs else None
     figures.run_seconds_max = max(runs, default=None)
     figures.script_errors = sorted({e for r in results for e in r.errors})
@@ -394,6 +403,7 @@ def report(f: Figures) -> str:
         f"health while loading   slowest {f.health_max_latency_s:.2f}s, {f.health_failures_after_ok} failed",
         f"model loads            {len(f.model_loads)}"
         + (f" (REPEATED: {', '.join(f.repeated_loads)})" if f.repeated_loads else " (each once)"),
+        f"log lines under load   {len(f.log_under_load)}",
     ]
     lines += [f"  {m['name']}: {m['seconds']:.2f}s, +{m['rss_added_mb']} MB" for m in f.model_loads]
     if f.script_errors:

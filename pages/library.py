@@ -141,10 +141,14 @@ if "spotify" in online:
             database.sessions, url.strip(), lambda done, total, _what: bar.progress(min(1.0, done / total) if total else 0.0),
             fetch_lyrics=fetch and bool(lyrics_sources),
         )
-        (st.success if result.ok else st.error)("Spotify import finished." if result.ok else "Spotify import had problems.")
-        st.text(result.message)
-        if result.details:
-            widgets.table(pd.DataFrame({"problem": result.details}), key="library-spotify-problems")
+        # Shown after a rerun, so the counts, the table and the picker above include the playlist.
+        st.session_state["library-spotify-result"] = {"ok": result.ok, "message": result.message, "details": result.details}
+        st.rerun()
+    if shown := st.session_state.get("library-spotify-result"):
+        (st.success if shown["ok"] else st.error)("Spotify import finished." if shown["ok"] else "Spotify import had problems.")
+        st.text(shown["message"])
+        if shown["details"]:
+            widgets.table(pd.DataFrame({"problem": shown["details"]}), key="library-spotify-problems")
 if lyrics_sources and summaries:
     st.caption("Lyrics sources configured: " + ", ".join(lyrics_sources))
     if st.button("Fetch missing lyrics for the picked playlists", key="library-fetch-lyrics",

@@ -4,7 +4,8 @@ There is no Docker engine here, so the image is rebuilt as a fresh virtualenv (n
 site-packages) from requirements.txt, then the Dockerfile's CMD runs with the Dockerfile's
 ENV, as the image would, through benchmarks/startup.py. It must answer Streamlit's health
 endpoint and have its models loaded within the HEALTHCHECK's start period, pass the
-HEALTHCHECK's own command, and log each model load once however many sessions run.
+HEALTHCHECK's own command, and log each model load once however many sessions run, and
+nothing per request: sessions opening pages and running analyses add no line to the log.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ def test_image_command_is_healthy_and_ready_within_the_start_period(image_venv):
     # Models load once per process: one log line per model, whatever the sessions and runs.
     assert figures.model_loads, f"no model-load line in the log\n{report}"
     assert not figures.repeated_loads, report
+    # And no line per request: from ready on, 2 browsers x (the library page, the Analyse page,
+    # 2 analyses) log nothing at all (Streamlit's own session lines are DEBUG, below the INFO
+    # the app logs at), so the log cannot grow with the sessions or the requests.
+    assert figures.log_under_load == [], report + "\nlogged under load:\n" + "\n".join(figures.log_under_load)
     assert figures.models_ready_s <= start_period, report
     assert figures.health_failures_after_ok == 0, report
     # And it fits in the development container's memory limit, which is the smaller one.
