@@ -1,6 +1,7 @@
 """Lyrics providers against recorded answers: LRCLIB (get, search fallback, instrumental,
 not found, malformed), Genius (API search + song page parsing, auth errors, layout
-changes) and a local folder of lyrics files."""
+changes), a local folder of lyrics files, and for both online sources 429 with
+Retry-After, read timeouts and answers whose text no database stores (lone surrogates, NUL)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.connectors.genius import GeniusProvider, lyrics_from_page
-from pipelines.connectors.http import ConnectorAuthError, ConnectorUnavailable
+from pipelines.connectors.http import (
+    ConnectorAuthError,
+    ConnectorUnavailable,
+    RateLimited,
+    is_storable_text,
+)
 from pipelines.connectors.lyrics_providers import (
     INSTRUMENTAL_TEXT,
+    NOT_TEXT,
     LocalFilesProvider,
     LrclibProvider,
+    LyricsLookup,
     artist_matches,
     build_providers,
     configured_providers,
+    storable_lookup,
     title_matches,
 )
 from pipelines.connectors.rate_limit import TokenBucket
@@ -281,3 +290,142 @@ def test_the_page_parser_never_fails_on_broken_html(html):
     text, instrumental = lyrics_from_page('<div data-lyrics-container="true">' + html)
     assert isinstance(text, str) and isinstance(instrumental, bool)
     assert "data-lyrics-container" not in text
+
+
+# ---------------------------------------------------------------- 429, timeouts and untrusted text
+
+
+def sleeping(server: RecordedServer, source: str, sleeps: list[float]):
+    """The provider ``source`` on ``server``, recording every wait instead of sleeping."""
+    options = {"bucket": TokenBucket(0), "sleep": sleeps.append}
+    if source == "lrclib":
+        return LrclibProvider("https://lrclib.test", settings=SETTINGS, transport=server.transport, **options)
+    return GeniusProvider("genius-test-token", settings=SETTINGS, transport=server.transport, **options)
+
+
+def found_answers(source: str, *first) -> RecordedServer:
+    """A server where ``source`` finds its song, after the answers ``first`` (to its first request)."""
+    if source == "lrclib":
+        return RecordedServer().add("GET", "/api/get", *first, json_answer("lrclib/get_found.json"))
+    return (
+        RecordedServer()
+        .add("GET", "api.genius.com/search", *first, json_answer("genius/search.json"))
+        .add("GET", "genius.com/Juniper-vale-bright-morning-road-lyrics", html_answer("genius/song_page.html"))
+    )
+
+
+SONG = {"lrclib": ("Lanterns on the Water", "The Quiet Harbour"), "genius": ("Bright Morning Road", "Juniper Vale")}
+
+
+@pytest.mark.parametrize("source", ["lrclib", "genius"])
+def test_a_429_with_a_short_retry_after_is_waited_for_and_the_answer_kept(source):
+    server = found_answers(source, json_answer({"error": "Too many requests"}, 429, {"Retry-After": "2"}))
+    sleeps: list[float] = []
+    lookup = sleeping(server, source, sleeps).find(*SONG[source])
+    assert lookup.status == "found" and lookup.source == source
+    assert sleeps == [2.0]  # the server's wait, not the backoff
+    assert len(server.requests) == (2 if source == "lrclib" else 3)  # the 429, the retry (and the Genius page)
+
+
+@pytest.mark.parametrize("source", ["lrclib", "genius"])
+def test_a_429_with_a_long_retry_after_stops_the_source_without_waiting(source):
+    server = found_answers(source, httpx.Response(429, headers={"Retry-After": "3600"}))
+    sleeps: list[float] = []
+    label = {"lrclib": "LRCLIB", "genius": "Genius"}[source]
+    with pytest.raises(RateLimited, match=rf"{label} asks to wait 3600 s .*DISCERN_HTTP_MAX_RETRY_AFTER_SECONDS"):
+        sleeping(server, source, sleeps).find(*SONG[source])
+    assert sleeps == [] and len(server.requests) == 1
+
+
+@pytest.mark.parametrize("source", ["lrclib", "genius"])
+def test_429_after_every_retry_stops_the_source(source):
+    server = found_answers(source, httpx.Response(429, headers={"Retry-After": "1"}))
+    server.routes = {key: [httpx.Response(429, headers={"Retry-After": "1"})] for key in server.routes}
+    sleeps: list[float] = []
+    with pytest.raises(RateLimited, match="rate limiting us \\(HTTP 429 after 3 tries\\)"):
+        sleeping(server, source, sleeps).find(*SONG[source])
+    assert sleeps == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("source", ["lrclib", "genius"])
+def test_a_read_timeout_is_retried_and_a_lasting_one_is_an_error_for_this_song(source):
+    server = found_answers(source, httpx.ReadTimeout("timed out"))
+    sleeps: list[float] = []
+    assert sleeping(server, source, sleeps).find(*SONG[source]).status == "found"
+    assert len(sleeps) == 1  # one backoff, then the answer
+
+    server = found_answers(source)
+    route = ("GET", "/api/get") if source == "lrclib" else ("GET", "genius.com/Juniper-vale-bright-morning-road-lyrics")
+    server.routes[route] = [httpx.ReadTimeout("timed out")]  # LRCLIB's only request; Genius's song page
+    label = {"lrclib": "LRCLIB", "genius": "Genius"}[source]
+    lookup = sleeping(server, source, []).find(*SONG[source])  # not raised: the next song may do better
+    assert lookup.status == "error"
+    assert f"{label} did not answer in time (read timeout) after 3 tries" in lookup.message
+
+
+def raw_json(text: str, status: int = 200) -> httpx.Response:
+    """A JSON body as bytes on the wire: "\\ud800" escapes stay as the server wrote them."""
+    return httpx.Response(status, content=text.encode("ascii"), headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "\\u0000"])
+def test_lrclib_lyrics_with_a_lone_surrogate_or_nul_are_refused_for_this_song(escape):
+    body = '{"id": 1, "trackName": "X", "artistName": "Y", "plainLyrics": "Hold the light ' + escape + ' on the water"}'
+    lookup = lrclib(RecordedServer().add("GET", "/api/get", raw_json(body))).find("X", "Y")
+    assert lookup.status == "error" and lookup.text == ""
+    assert lookup.message == NOT_TEXT and "broken Unicode" in lookup.message
+    assert lookup.url == "https://lrclib.test/api/get/1"
+
+
+def test_genius_lyrics_with_nul_and_page_urls_with_surrogates_are_song_errors():
+    server = (
+        RecordedServer()
+        .add("GET", "/search", json_answer("genius/search.json"))
+        .add("GET", "/Juniper-vale-bright-morning-road-lyrics", httpx.Response(
+            200, content=b'<div data-lyrics-container="true">Hold the light\x00<br>On the water</div>',
+            headers={"Content-Type": "text/html"}))
+    )
+    lookup = genius(server).find("Bright Morning Road", "Juniper Vale")
+    assert lookup.status == "error" and lookup.message == NOT_TEXT
+    for url in ("https://genius.com/\\ud800-lyrics", "https://genius.com/a\\u0000b", "https://gen\\ud800ius.com/x"):
+        body = '{"response": {"hits": [{"type": "song", "result": {"title": "X", "artist_names": "Y", "url": "' + url + '"}}]}}'
+        server = RecordedServer().add("GET", "/search", raw_json(body))
+        lookup = genius(server).find("X", "Y")  # before: a UnicodeEncodeError or httpx.InvalidURL escaped
+        assert lookup.status == "error" and "not on genius.com" in lookup.message
+        assert is_storable_text(lookup.message) and len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "body, check",
+    [
+        ('{"id": "\\ud800", "trackName": "X", "plainLyrics": "Hold the light"}', lambda lookup: lookup.found and lookup.url == ""),
+        ('{"id": {"a": 1}, "trackName": "X", "plainLyrics": "Hold the light"}', lambda lookup: lookup.found and lookup.url == ""),
+        ('{"id": 7, "trackName": "X", "duration": 1' + "0" * 400 + ', "plainLyrics": "Hold"}', lambda lookup: lookup.found),
+        ('{"id": 7, "trackName": "X", "duration": NaN, "plainLyrics": "Hold"}', lambda lookup: lookup.found),
+        ("[" * 100_000, lambda lookup: lookup.status == "error" and "not JSON" in lookup.message),
+    ],
+    ids=["surrogate id", "object id", "huge duration", "NaN duration", "deep nesting"],
+)
+def test_lrclib_odd_answers_never_raise(body, check):
+    server = (
+        RecordedServer()
+        .add("GET", "/api/get", json_answer("lrclib/get_not_found.json", 404))
+        .add("GET", "/api/search", raw_json(body if body.startswith("[") else f"[{body}]"))
+    )
+    assert check(lrclib(server).find("X", "", "", 200_000))
+
+
+def test_error_details_from_a_server_are_cleaned_before_they_are_kept():
+    server = RecordedServer().add("GET", "/api/get", raw_json('{"message": "down \\ud800 for \\u0000 maintenance"}', 500))
+    lookup = lrclib(server).find("X", "Y")
+    assert lookup.status == "error" and "down \ufffd for  maintenance" in lookup.message
+
+
+def test_storable_lookup_cleans_urls_and_messages_and_refuses_lyrics_that_are_not_text():
+    odd = LyricsLookup("not_found", "file:Artist \udcff.txt", url="https://x.test/\ud800" + "x" * 2000, message="a\x00b \udfff")
+    clean = storable_lookup(odd)
+    assert (clean.status, clean.source, clean.message) == ("not_found", "file:Artist \ufffd.txt", "ab \ufffd")
+    assert len(clean.url) == 1000 and is_storable_text(clean.url)
+    assert storable_lookup(LyricsLookup("found", "lrclib", text="la \ud800 la")).status == "error"
+    fine = LyricsLookup("found", "lrclib", text="Hold the light 🎵", url="https://lrclib.test/api/get/1")
+    assert storable_lookup(fine) is fine

@@ -1,7 +1,8 @@
 """Online sources into a real library database (SQLite, and PostgreSQL with
 TEST_DATABASE_URL): Spotify playlist import keyed by snapshot id, lyrics fetching with the
-lookup cache (found / not found / error TTLs), sources that stop, and the clean copy
-written back. Every HTTP answer is recorded."""
+lookup cache (found / not found / error TTLs), sources that stop (a long 429) or time out,
+answers whose text no database stores (lone surrogates, NUL), and the clean copy written
+back. Every HTTP answer is recorded."""
 
 from __future__ import annotations
 
@@ -23,9 +24,15 @@ from pipelines.connectors.lyrics_cache import (
     time_to_live,
 )
 from pipelines.connectors.lyrics_fetch import fetch_missing_lyrics
-from pipelines.connectors.lyrics_providers import LocalFilesProvider, LrclibProvider, LyricsLookup
+from pipelines.connectors.lyrics_providers import (
+    NOT_TEXT,
+    LocalFilesProvider,
+    LrclibProvider,
+    LyricsLookup,
+)
 from pipelines.connectors.online import (
     available_online_sources,
+    run_lyrics_fetch,
     run_spotify_import,
     write_clean_copy,
 )
@@ -353,3 +360,232 @@ def test_clean_copy_holds_the_approved_spotify_tracks(sessions):
         set_override(session, ids["Lanterns on the Water"], "review")
     with pytest.raises(ValueError, match="no approved Spotify tracks"):
         write_clean_copy(sessions, imported.playlist_id, client=spotify(server, refresh_token="AQDrefresh"))
+
+
+# ---------------------------------------------------------------- answers no database stores, 429s and timeouts
+
+SONGS = {  # the imported playlist's songs: title -> artist
+    "Lanterns on the Water": "The Quiet Harbour",
+    "Paper Boats": "Marigold Street, Ada Stone",
+    "Hymn Sketch": "Church Band Demo",
+}
+
+
+def lrclib_finds(request: httpx.Request) -> httpx.Response:
+    """LRCLIB knowing every song asked for."""
+    title = request.url.params["track_name"]
+    return json_answer({"id": 1 + list(SONGS).index(title), "trackName": title,
+                        "artistName": request.url.params.get("artist_name", ""), "plainLyrics": f"LRCLIB sings {title}\nla la"})
+
+
+def genius_finds(request: httpx.Request) -> httpx.Response:
+    """Genius knowing every song: the search finds it, its page holds its lyrics."""
+    if request.url.host == "api.genius.com":
+        title = next(t for t in SONGS if request.url.params["q"] == f"{t} {SONGS[t]}")
+        url = f"https://genius.com/song-{list(SONGS).index(title)}"
+        return json_answer({"response": {"hits": [{"type": "song", "result": {
+            "title": title, "artist_names": SONGS[title], "url": url}}]}})
+    title = list(SONGS)[int(request.url.path.rsplit("-", 1)[-1])]
+    return httpx.Response(200, text=f'<div data-lyrics-container="true">Genius sings {title}<br>oh oh</div>')
+
+
+def wire_json(text: str, status: int = 200) -> httpx.Response:
+    """JSON as bytes on the wire, so "\\ud800" escapes reach the client as a server sent them."""
+    return httpx.Response(status, content=text.encode("ascii"), headers={"Content-Type": "application/json"})
+
+
+def test_lyrics_with_a_lone_surrogate_or_nul_are_one_song_error_and_the_others_are_fetched(sessions):
+    """The reported bug: a "\\ud800" in one song's lyrics ended run_lyrics_fetch for the whole
+    playlist with an encoding error naming no song."""
+    imported = import_spotify_playlist(sessions, PLAYLIST_ID, client=spotify(spotify_server()))
+
+    def lrclib(request: httpx.Request) -> httpx.Response:
+        title = request.url.params["track_name"]
+        if title == "Lanterns on the Water":
+            return wire_json('{"id": 1, "trackName": "Lanterns on the Water", "plainLyrics": "Hold \\ud83c the light"}')
+        if title == "Paper Boats":
+            return wire_json('{"id": 2, "trackName": "Paper Boats", "plainLyrics": "Folded \\u0000 paper"}')
+        return wire_json('{"message": "upstream \\udfff failed \\u0000"}', 500)
+
+    server = RecordedServer().add("GET", "lrclib.test/api/get", lrclib).add("GET", "api.genius.com/search", genius_finds)
+    server.add("GET", "genius.com/song-0", genius_finds)
+    settings = Settings({"DISCERN_LRCLIB_URL": "https://lrclib.test", "DISCERN_LYRICS_PROVIDERS": "lrclib,genius",
+                         "DISCERN_GENIUS_TOKEN": "genius-test-token", "DISCERN_HTTP_RETRIES": "0",
+                         "DISCERN_LRCLIB_RATE_PER_MINUTE": "0", "DISCERN_GENIUS_RATE_PER_MINUTE": "0"})
+    result = run_lyrics_fetch(sessions, imported.playlist_id, settings=settings, transport=server.transport)
+    report = result.lyrics
+    assert (report.found, report.errors, report.not_found) == (1, 2, 0), result.message
+    assert report.found_by == {"genius": 1}  # LRCLIB's unusable text did not stop Genius being asked
+    assert not result.ok and "1 found (1 from genius)" in result.message
+    assert result.details == [
+        f"'Paper Boats' by Marigold Street, Ada Stone: lrclib: {NOT_TEXT}; genius: Genius answered HTTP 599",
+        "'Hymn Sketch' by Church Band Demo: lrclib: LRCLIB answered HTTP 500: upstream \ufffd failed ; genius:"
+        " Genius answered HTTP 599",
+    ]
+    with sessions.begin() as session:
+        lyrics = {s.title: s.lyrics for s in session.scalars(select(Song))}
+        assert lyrics["Lanterns on the Water"].text == "Genius sings Lanterns on the Water\noh oh"
+        assert lyrics["Paper Boats"] is None and lyrics["Hymn Sketch"] is None
+        cached = {(c.provider, c.query.split("|")[0]): c for c in session.scalars(select(CachedLyricsLookup))}
+        assert cached["lrclib", "lanterns on the water"].status == "error"
+        assert cached["lrclib", "lanterns on the water"].message == NOT_TEXT
+        assert cached["lrclib", "lanterns on the water"].text is None
+        assert cached["lrclib", "hymn sketch"].message == "LRCLIB answered HTTP 500: upstream \ufffd failed "
+
+
+def test_a_value_the_database_refuses_costs_that_song_only(sessions, monkeypatch):
+    import pipelines.connectors.lyrics_fetch as lyrics_fetch
+
+    imported = import_spotify_playlist(sessions, PLAYLIST_ID, client=spotify(spotify_server()))
+    real = lyrics_fetch.remember_lookup
+
+    def refusing(session, provider, query, lookup, **options):
+        if query.startswith("paper boats"):
+            "\ud800".encode()  # what the database driver raised for the reported bug
+        real(session, provider, query, lookup, **options)
+
+    monkeypatch.setattr(lyrics_fetch, "remember_lookup", refusing)
+    server = RecordedServer().add("GET", "/api/get", lrclib_finds)
+    report = fetch_missing_lyrics(sessions, imported.playlist_id, settings=SETTINGS, providers=[
+        LrclibProvider("https://lrclib.test", settings=SETTINGS, transport=server.transport, **QUIET)])
+    assert (report.found, report.errors) == (2, 1)
+    assert report.problems == ["'Paper Boats' by Marigold Street, Ada Stone: database: the answer could not be stored"
+                               " ('utf-8' codec can't encode character '\\ud800' in position 0: surrogates not allowed);"
+                               " not kept"]
+    with sessions.begin() as session:
+        assert {s.title for s in session.scalars(select(Song)) if s.lyrics} == {"Lanterns on the Water", "Hymn Sketch"}
+
+
+def limited_after_first_song(source: str) -> RecordedServer:
+    """``source`` answers the playlist's first song, then asks to wait an hour (Retry-After: 3600)."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked = request.url.params.get("track_name") or request.url.params.get("q") or request.url.path
+        if "Lanterns" in asked or asked == "/song-0":
+            return (lrclib_finds if source == "lrclib" else genius_finds)(request)
+        return json_answer({"error": "slow down"}, 429, {"Retry-After": "3600"})
+
+    paths = ["lrclib.test/api/get"] if source == "lrclib" else ["api.genius.com/search", "genius.com/song-0"]
+    server = RecordedServer()
+    for path in paths:
+        server.add("GET", path, answer)
+    return server
+
+
+def everything_found(source: str) -> RecordedServer:
+    if source == "lrclib":
+        return RecordedServer().add("GET", "lrclib.test/api/get", lrclib_finds)
+    server = RecordedServer().add("GET", "api.genius.com/search", genius_finds)
+    for n in range(len(SONGS)):
+        server.add("GET", f"genius.com/song-{n}", genius_finds)
+    return server
+
+
+def source_on(name: str, server: RecordedServer, sleeps: list[float]):
+    options = {"bucket": TokenBucket(0), "sleep": sleeps.append}
+    if name == "lrclib":
+        return LrclibProvider("https://lrclib.test", settings=SETTINGS, transport=server.transport, **options)
+    return GeniusProvider("genius-test-token", settings=SETTINGS, transport=server.transport, **options)
+
+
+@pytest.mark.parametrize("limited, other", [("lrclib", "genius"), ("genius", "lrclib")])
+def test_a_long_429_stops_that_source_for_the_run_and_the_rest_is_still_fetched(sessions, limited, other):
+    imported = import_spotify_playlist(sessions, PLAYLIST_ID, client=spotify(spotify_server()))
+    slow, fine, sleeps = limited_after_first_song(limited), everything_found(other), []
+    sources = [source_on(limited, slow, sleeps), source_on(other, fine, sleeps)]
+    started = time.monotonic()
+    report = fetch_missing_lyrics(sessions, imported.playlist_id, settings=SETTINGS, providers=sources)
+    assert time.monotonic() - started < 5 and sleeps == []  # nobody waited the hour
+    assert (report.found, report.errors, report.not_tried) == (3, 0, 0)
+    assert report.found_by == {limited: 1, other: 2}
+    label = {"lrclib": "LRCLIB", "genius": "Genius"}[limited]
+    assert set(report.unavailable) == {limited}
+    assert f"{label} asks to wait 3600 s before the next request" in report.unavailable[limited]
+    # Asked once about the second song (the 429), never about the third.
+    asked = [r.url.params.get("track_name") or r.url.params.get("q") for r in slow.requests]
+    assert not any("Hymn Sketch" in a for a in asked if a) and sum("Paper Boats" in (a or "") for a in asked) == 1
+    with sessions.begin() as session:
+        sources_of = {s.title: s.lyrics.source.split(":")[0] for s in session.scalars(select(Song))}
+        assert sources_of == {"Lanterns on the Water": limited, "Paper Boats": other, "Hymn Sketch": other}
+        cached = {(c.provider, c.query.split("|")[0], c.status) for c in session.scalars(select(CachedLyricsLookup))}
+        # The source's found answer is remembered; its rate limit is not (an outage is not an answer).
+        assert cached == {(limited, "lanterns on the water", "found"), (other, "paper boats", "found"),
+                          (other, "hymn sketch", "found")}
+
+
+@pytest.mark.parametrize("source", ["lrclib", "genius"])
+def test_a_lasting_read_timeout_is_cached_as_an_error_for_the_error_hours(sessions, source):
+    imported = import_spotify_playlist(sessions, PLAYLIST_ID, client=spotify(spotify_server()))
+    server = everything_found(source)
+    slow_route = ("GET", "lrclib.test/api/get") if source == "lrclib" else ("GET", "genius.com/song-1")
+
+    def paper_boats_times_out(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("track_name") == "Paper Boats" or request.url.path == "/song-1":
+            raise httpx.ReadTimeout("timed out")
+        return (lrclib_finds if source == "lrclib" else genius_finds)(request)
+
+    server.routes[slow_route] = [paper_boats_times_out]
+    sleeps: list[float] = []
+    report = fetch_missing_lyrics(sessions, imported.playlist_id, settings=SETTINGS,
+                                  providers=[source_on(source, server, sleeps)])
+    label = {"lrclib": "LRCLIB", "genius": "Genius"}[source]
+    assert (report.found, report.errors, report.unavailable) == (2, 1, {})  # the source goes on after a timeout
+    assert report.problems == [f"'Paper Boats' by Marigold Street, Ada Stone: {source}: {label} did not answer in time"
+                               " (read timeout) after 2 tries; try again later"]
+    assert len(sleeps) == 1  # one backoff before the retry (DISCERN_HTTP_RETRIES=1)
+    with sessions.begin() as session:
+        error = session.scalar(select(CachedLyricsLookup).where(CachedLyricsLookup.status == "error"))
+        assert (error.provider, error.query.split("|")[0]) == (source, "paper boats")
+        assert "did not answer in time" in error.message
+        assert timedelta(hours=11) < error.expires_at - utcnow() <= timedelta(hours=12)  # DISCERN_LYRICS_CACHE_ERROR_HOURS
+
+    # Within those hours the song is answered from the cache: the slow source is not asked again.
+    before = len(server.requests)
+    again = fetch_missing_lyrics(sessions, imported.playlist_id, settings=SETTINGS,
+                                 providers=[source_on(source, server, sleeps)])
+    assert (again.songs, again.errors, again.from_cache) == (1, 1, 1) and len(server.requests) == before
+
+
+def test_spotify_texts_no_database_stores_are_cleaned_or_named_and_good_tracks_kept(sessions):
+    page = fixture_json("spotify/playlist_items_page.json")
+    lanterns = page["items"][0]
+    odd = []
+    for changes in (
+        {"name": "Broken \ud800 title"},  # the row is skipped and named
+        {"name": "Artists Not A List", "artists": 7, "id": "x", "uri": "spotify:track:0000000000000000000007"},
+        {"name": "Uri With NUL", "uri": "spotify:track:\x00bad"},  # imported without the id
+        {"name": "Odd Type", "type": "podcast \ud800" + "x" * 5000},
+    ):
+        entry = copy.deepcopy(lanterns)
+        entry["item"].update(changes)
+        odd.append(entry)
+    page["items"] = [*odd, lanterns]
+    page["total"] = 5
+    playlist = fixture_json("spotify/playlist.json")
+    playlist.update(name="x" * 239 + " " + "Youth \ud800 Night\x00", description="Songs \x00 for \udfff the night",
+                    snapshot_id="snap\ud800" + "s" * 400, external_urls={"spotify": "javascript:alert(1)"})
+    server = (
+        RecordedServer()
+        .add("POST", "/api/token", json_answer("spotify/token_client_credentials.json"))
+        .add("GET", f"/v1/playlists/{PLAYLIST_ID}", wire_json(json.dumps(playlist)))
+        .add("GET", f"/v1/playlists/{PLAYLIST_ID}/items", wire_json(json.dumps(page)))
+    )
+    imported = import_spotify_playlist(sessions, PLAYLIST_ID, client=spotify(server))
+    assert imported.playlist_name == "x" * 239  # cut to fit, and found again by that name
+    assert [str(p) for p in imported.report.problems] == [
+        "item 4: not a song but a 'podcast \\ud800xxxxxxxxxxxxxxxxxxxxxx...",  # cut short, printable
+        "track 1: the title contains NUL characters or broken Unicode (binary data, not text); skipped",
+        "track 3: the spotify id is not a usable id (over 300 characters or binary); imported without it"
+        " (the song was still imported)",
+    ]
+    assert [title for title, _ in library_playlist(sessions, imported.playlist_id)] == [
+        "Artists Not A List", "Uri With NUL", "Lanterns on the Water"]
+    with sessions.begin() as session:
+        stored = session.get(Playlist, imported.playlist_id)
+        link = session.scalar(select(RemotePlaylist))
+        assert stored.description == "Songs  for \ufffd the night"
+        assert link.snapshot_id.startswith("sha256:") and len(link.snapshot_id) == 71
+        assert link.url == f"https://open.spotify.com/playlist/{PLAYLIST_ID}"  # not the javascript: link
+        assert session.scalar(select(Song).where(Song.title == "Artists Not A List")).artist == ""
+    again = RecordedServer()
+    again.routes = server.routes
+    assert import_spotify_playlist(sessions, PLAYLIST_ID, client=spotify(again)).unchanged  # same snapshot, same key

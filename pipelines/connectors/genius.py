@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from pipelines.connectors.http import MalformedResponse, PoliteClient
+from pipelines.connectors.http import MalformedResponse, PoliteClient, is_storable_text, shown
 from pipelines.connectors.lyrics_providers import (
     INSTRUMENTAL_TEXT,
     LyricsLookup,
@@ -132,9 +132,7 @@ class GeniusProvider:
         song = self._best_hit(data, title, artist)
         if song is None:
             return LyricsLookup("not_found", self.name, message="Genius has no song with this title and artist")
-        url = song.get("url")
-        if not isinstance(url, str) or httpx.URL(url).host not in self.page_hosts or httpx.URL(url).scheme != "https":
-            raise MalformedResponse(f"Genius gave a song page URL that is not on genius.com: {url!r}", provider=self.name)
+        url = self._page_url(song.get("url"))
         if song.get("instrumental") is True:
             return LyricsLookup("found", self.name, text=INSTRUMENTAL_TEXT, url=url, instrumental=True)
         response = self.client.request("GET", url, allow=(404,))
@@ -151,6 +149,18 @@ class GeniusProvider:
         if not text.strip():
             return LyricsLookup("not_found", self.name, url=url, message="the Genius page has no lyrics yet")
         return checked_lyrics(self.name, text, url, self.max_bytes)
+
+    def _page_url(self, url: Any) -> str:
+        """The hit's song page URL if it is an https URL on genius.com (the token's answer
+        decides which page is read: never another host, never an unparsable URL)."""
+        if isinstance(url, str) and len(url) <= 1000 and is_storable_text(url):
+            try:
+                parsed = httpx.URL(url)
+            except (httpx.InvalidURL, ValueError):  # UnicodeError is a ValueError
+                parsed = None
+            if parsed is not None and parsed.scheme == "https" and parsed.host in self.page_hosts:
+                return url
+        raise MalformedResponse(f"Genius gave a song page URL that is not on genius.com: {shown(url)}", provider=self.name)
 
     def _best_hit(self, data: Any, title: str, artist: str) -> dict[str, Any] | None:
         try:

@@ -13,6 +13,10 @@ per-provider rate limit, and fast failure when the network is not there.
   (no retries), and the client remembers it, so a batch of a thousand songs offline fails
   in milliseconds, not a thousand timeouts.
 
+- Text an answer carries is untrusted: ``is_storable_text`` / ``storable_text`` tell and
+  clean what no database column takes (NUL characters, unpaired surrogates such as a JSON
+  ``"\\ud800"`` escape), so one odd answer cannot stop a run when it is stored or shown.
+
 Tests pass ``transport=httpx.MockTransport(handler)``; nothing here knows it is tested.
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -68,6 +73,28 @@ class RateLimited(ConnectorHTTPError):
 
 class MalformedResponse(ConnectorError):
     """The answer was not the JSON or HTML the source documents."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def is_storable_text(value: str) -> bool:
+    """False for text no database stores: NUL characters (PostgreSQL refuses them) or
+    unpaired surrogates (a JSON ``"\\ud800"`` escape decodes to one; UTF-8 cannot encode it)."""
+    return "\x00" not in value and not _SURROGATE.search(value)
+
+
+def storable_text(value: str, limit: int = 0) -> str:
+    """``value`` without NUL characters, each unpaired surrogate replaced by U+FFFD, cut to
+    ``limit`` characters (0: no limit): for names, URLs and messages from an online source."""
+    cleaned = _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+    return cleaned[:limit] if limit else cleaned
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A short, printable ``repr`` of a value from an answer, for a message."""
+    text = repr(value)
+    return storable_text(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -246,7 +273,7 @@ class PoliteClient:
     def json_of(self, response: httpx.Response) -> Any:
         try:
             return json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             raise MalformedResponse(
                 f"{self.label} sent a response that is not JSON (HTTP {response.status_code},"
                 f" {len(response.content)} bytes)", provider=self.provider, status=response.status_code,
@@ -316,10 +343,15 @@ class PoliteClient:
 
 
 def _error_detail(response: httpx.Response) -> str:
-    """The short message an API puts in its error body, if any."""
+    """The short message an API puts in its error body, if any (storable: it ends up in
+    the lyrics cache and in messages)."""
+    return storable_text(_error_body_message(response))
+
+
+def _error_body_message(response: httpx.Response) -> str:
     try:
         data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
     if isinstance(data, dict):
         error = data.get("error")

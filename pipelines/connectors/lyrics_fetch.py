@@ -9,6 +9,11 @@ therefore take a ``sessionmaker`` rather than a session.
 A source that cannot be used at all (no network, refused token, long rate limit) is
 dropped for the rest of the run with its message; when none is left the run stops at
 once, with that message, instead of trying every song.
+
+Every answer passes ``storable_lookup`` before it is cached or stored, so lyrics with NUL
+characters or an unpaired surrogate are an error for that song, named in the report,
+never a database error that ends the run. Should a song's answers still fail to be
+stored (a value the database refuses), that song is reported and the run goes on.
 """
 
 from __future__ import annotations
@@ -19,11 +24,18 @@ from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.connectors.http import ConnectorError
+from pipelines.connectors.http import ConnectorError, storable_text
 from pipelines.connectors.lyrics_cache import cached_lookup, lookup_query, remember_lookup
-from pipelines.connectors.lyrics_providers import LyricsLookup, LyricsProvider, build_providers
+from pipelines.connectors.lyrics_providers import (
+    SOURCE_LIMIT,
+    LyricsLookup,
+    LyricsProvider,
+    build_providers,
+    storable_lookup,
+)
 from pipelines.settings import Settings, get_settings
 from pipelines.store.models import Lyrics, Playlist, PlaylistSong, Song
 from pipelines.store.repository import set_lyrics
@@ -106,25 +118,34 @@ def _ask_sources(
         lookup = remembered.get(provider.name)
         if lookup is None:
             try:
-                lookup = provider.find(song.title, song.artist, song.album, song.duration_ms)
+                lookup = storable_lookup(provider.find(song.title, song.artist, song.album, song.duration_ms))
             except ConnectorError as exc:
-                disabled[provider.name] = str(exc)
-                log.info("lyrics source %s stopped: %s", provider.name, exc)
+                disabled[provider.name] = storable_text(str(exc))
+                log.info("lyrics source %s stopped: %s", provider.name, disabled[provider.name])
                 continue
             fresh.append((provider, lookup))
         answers.append(lookup)
         if lookup.found:
             found = lookup
             break
-    with sessions.begin() as session:
-        for provider, lookup in fresh:
-            if provider.cacheable:
-                remember_lookup(session, provider.name, query, lookup, settings=settings)
-        if found is not None:
-            row = session.get(Song, song.song_id)
-            if row is not None and row.lyrics is None:  # nobody added lyrics meanwhile
-                where = f"{found.source}: {found.url}" if found.url and found.source in {"lrclib", "genius"} else found.source
-                set_lyrics(session, row, found.text, where[:200])
+    try:
+        with sessions.begin() as session:
+            for provider, lookup in fresh:
+                if provider.cacheable:
+                    remember_lookup(session, provider.name, query, lookup, settings=settings)
+            if found is not None:
+                row = session.get(Song, song.song_id)
+                if row is not None and row.lyrics is None:  # nobody added lyrics meanwhile
+                    where = f"{found.source}: {found.url}" if found.url and found.source in {"lrclib", "genius"} else found.source
+                    set_lyrics(session, row, found.text, where[:SOURCE_LIMIT])
+    except (UnicodeError, DataError) as exc:
+        # A value this database refuses (storable_lookup should have caught it): this song's
+        # answers are not kept, the run goes on. Lost connections and locks still raise.
+        detail = str(getattr(exc, "orig", None) or exc).strip()
+        reason = storable_text(detail.splitlines()[0] if detail else type(exc).__name__, 300)
+        log.warning("lyrics for %s could not be stored: %s", song.label, reason)
+        refused = LyricsLookup("error", "database", message=f"the answer could not be stored ({reason}); not kept")
+        return None, [*answers, refused], False
     return found, answers, bool(answers) and not fresh
 
 

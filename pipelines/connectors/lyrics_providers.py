@@ -6,6 +6,10 @@ source gave it: the engine cleans at analysis), ``not_found``, or ``error`` for 
 with this one song (a malformed answer, a server error after retries). A problem with the
 whole source (no network, a refused key, a long rate-limit wait) raises a
 ``ConnectorError`` instead: the caller stops asking that source for the rest of the run.
+
+Every text of an answer is untrusted: lyrics with NUL characters or an unpaired surrogate
+(a JSON ``"\\ud800"``) are refused as an ``error`` for that song, and ``storable_lookup``
+cleans the URL and message of any lookup before it is cached or stored.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +30,8 @@ from pipelines.connectors.http import (
     MalformedResponse,
     PoliteClient,
     RateLimited,
+    is_storable_text,
+    storable_text,
 )
 from pipelines.lyrics import LyricsError, decode_lyrics, prepare
 from pipelines.settings import Settings, get_settings
@@ -35,6 +41,13 @@ PROVIDER_NAMES = ("lrclib", "genius", "local")
 # What an instrumental track's lyrics are stored as: a bracketed note that ``prepare``
 # drops, so the engine reports "no lyrics to analyse (empty or instrumental)".
 INSTRUMENTAL_TEXT = "[Instrumental]"
+NOT_TEXT = (
+    "the lyrics contain NUL characters or broken Unicode (an unpaired surrogate such as a JSON \\ud800):"
+    " not text that can be stored; refused"
+)
+URL_LIMIT = 1000  # the cache's url column
+SOURCE_LIMIT = 200  # the lyrics' source column
+_RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,8 @@ def artist_matches(wanted: str, found: str) -> bool:
 def checked_lyrics(source: str, text: str, url: str = "", max_bytes: int | None = None) -> LyricsLookup:
     """A found lookup for ``text`` if ``prepare`` finds lyric lines in it."""
     limit = max_bytes if max_bytes is not None else get_settings().discern_max_lyrics_bytes
+    if not is_storable_text(text):
+        return LyricsLookup("error", source, url=url, message=NOT_TEXT)
     size = len(text.encode("utf-8", errors="replace"))
     if size > limit:
         return LyricsLookup("error", source, url=url, message=f"the lyrics are {size:,} bytes, over the {limit:,}-byte limit")
@@ -105,6 +120,21 @@ def checked_lyrics(source: str, text: str, url: str = "", max_bytes: int | None 
     if prepared.is_empty:
         return LyricsLookup("not_found", source, url=url, message="the source's lyrics text is empty")
     return LyricsLookup("found", source, text=text, url=url)
+
+
+def storable_lookup(lookup: LyricsLookup) -> LyricsLookup:
+    """``lookup`` as the database can store it: found lyrics that are not storable text
+    become an ``error`` (with ``NOT_TEXT``); the source, URL and message are cleaned of NUL
+    characters and unpaired surrogates and cut to their columns. Applied to every answer
+    before it is cached or stored, whatever the provider."""
+    source = storable_text(lookup.source, SOURCE_LIMIT)
+    url = storable_text(lookup.url, URL_LIMIT)
+    message = storable_text(lookup.message)
+    if lookup.found and not is_storable_text(lookup.text):
+        return LyricsLookup("error", source, url=url, message=NOT_TEXT)
+    if (source, url, message) == (lookup.source, lookup.url, lookup.message):
+        return lookup
+    return replace(lookup, source=source, url=url, message=message)
 
 
 def song_level_errors(source: str, call: Callable[[], LyricsLookup]) -> LyricsLookup:
@@ -180,11 +210,19 @@ class LrclibProvider:
     def _as_record(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not isinstance(data.get("trackName"), str):
             raise MalformedResponse("LRCLIB sent a track without a trackName", provider=self.name)
+        record_id = data.get("id")
+        if not (
+            (isinstance(record_id, int) and not isinstance(record_id, bool) and 0 <= record_id < 10**18)
+            or (isinstance(record_id, str) and _RECORD_ID.fullmatch(record_id))
+        ):
+            record_id = None  # no usable id: the lookup has no URL, nothing worse
+        duration = data.get("duration")
         record = {
-            "id": data.get("id"),
+            "id": record_id,
             "trackName": data["trackName"],
             "artistName": data.get("artistName") if isinstance(data.get("artistName"), str) else "",
-            "duration": data.get("duration") if isinstance(data.get("duration"), (int, float)) else 0,
+            # A song's length in seconds; NaN, infinity or 10**400 are not one.
+            "duration": duration if isinstance(duration, (int, float)) and 0 <= duration < 86_400 else 0,
             "instrumental": data.get("instrumental") is True,
         }
         for field in ("plainLyrics", "syncedLyrics"):

@@ -5,6 +5,11 @@ the authorization-code flow, ``python -m pipelines spotify-login``) reads privat
 and is needed to write. Endpoints follow Spotify's February 2026 Web API: playlist
 contents are ``/playlists/{id}/items`` (entries carry ``item``; ``track`` is still read
 for apps whose API answers the older shape) and a new playlist is ``POST /me/playlists``.
+
+Answers are untrusted: the playlist's name, description, owner and link are cleaned of NUL
+characters and unpaired surrogates (``storable_text``) and a link off open.spotify.com is
+not used; a track's own fields are checked where they are stored (``check_record``), so a
+bad track is named in the import report and the others are kept.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from pipelines.connectors.http import (
     ConnectorHTTPError,
     MalformedResponse,
     PoliteClient,
+    shown,
+    storable_text,
 )
 from pipelines.settings import Settings, get_settings
 
@@ -34,6 +41,7 @@ PAGE_SIZE = 50  # the documented maximum of the playlist items endpoint
 ADD_CHUNK = 100  # the most URIs one "add items" request takes
 SCOPES = ("playlist-read-private", "playlist-read-collaborative", "playlist-modify-private", "playlist-modify-public")
 _ID = r"([A-Za-z0-9]{22})"
+OPEN_URL = "https://open.spotify.com/"
 PLAYLIST_REF = re.compile(
     r"^(?:spotify:(?:user:[^:\s]+:)?playlist:" + _ID + r"|https?://open\.spotify\.com/(?:intl-[\w-]+/)?"
     r"(?:embed/)?(?:user/[^/\s]+/)?playlist/" + _ID + r"(?:[/?#]\S*)?|" + _ID + r")$"
@@ -206,10 +214,13 @@ class SpotifyClient:
         data = self.http.json_of(response)
         if not isinstance(data, dict) or not isinstance(data.get("access_token"), str) or not data["access_token"]:
             raise MalformedResponse("Spotify's token answer has no access_token", provider="spotify")
-        expires_in = data.get("expires_in") if isinstance(data.get("expires_in"), (int, float)) else 3600
+        expires_in = data.get("expires_in")
+        if not isinstance(expires_in, (int, float)) or not 0 < expires_in <= 7 * 24 * 3600:  # NaN, 10**400, -1
+            expires_in = 3600
+        refresh, scope = data.get("refresh_token"), data.get("scope")
         return SpotifyToken(
             data["access_token"], self.clock() + expires_in,
-            data.get("refresh_token") or "", data.get("scope") or "",
+            refresh if isinstance(refresh, str) else "", scope if isinstance(scope, str) else "",
         )
 
     # ------------------------------------------------------------ API calls
@@ -253,11 +264,12 @@ class SpotifyClient:
         page = data.get("items") if isinstance(data.get("items"), dict) else data.get("tracks")
         total = page.get("total") if isinstance(page, dict) and isinstance(page.get("total"), int) else 0
         owner = data.get("owner") if isinstance(data.get("owner"), dict) else {}
-        urls = data.get("external_urls") if isinstance(data.get("external_urls"), dict) else {}
+        owner_name = next((v for v in (owner.get("display_name"), owner.get("id")) if isinstance(v, str) and v), "")
+        description = data.get("description") if isinstance(data.get("description"), str) else ""
         return SpotifyPlaylist(
-            id=playlist_id, name=data["name"], description=data.get("description") or "",
-            snapshot_id=data["snapshot_id"], owner=owner.get("display_name") or owner.get("id") or "",
-            total=total, url=urls.get("spotify") or f"https://open.spotify.com/playlist/{playlist_id}",
+            id=playlist_id, name=storable_text(data["name"], 1000), description=storable_text(description, 10_000),
+            snapshot_id=data["snapshot_id"], owner=storable_text(owner_name, 200),
+            total=max(0, total), url=_open_url(data, f"{OPEN_URL}playlist/{playlist_id}"),
         )
 
     def iter_pages(self, playlist_id: str) -> Iterator[dict[str, Any]]:
@@ -275,8 +287,8 @@ class SpotifyClient:
             seen.add(url)
             url, params = page.get("next"), None
             if url is not None:
-                if not isinstance(url, str) or httpx.URL(url).host != api_host:
-                    raise MalformedResponse(f"Spotify's next page {url!r} is not on {api_host}", provider="spotify")
+                if not isinstance(url, str) or _host(url) != api_host:
+                    raise MalformedResponse(f"Spotify's next page {shown(url)} is not on {api_host}", provider="spotify")
                 if url in seen or not items:
                     raise MalformedResponse("Spotify's paging does not advance (a repeated or empty page)", provider="spotify")
 
@@ -306,21 +318,37 @@ class SpotifyClient:
                 " DISCERN_SPOTIFY_REFRESH_TOKEN", provider="spotify",
             )
         data = self._json(self._api("POST", "/me/playlists", json={"name": name, "description": description, "public": public}))
-        if not isinstance(data.get("id"), str):
+        if not isinstance(data.get("id"), str) or not re.fullmatch(_ID, data["id"]):
             raise MalformedResponse("Spotify's new playlist has no id", provider="spotify")
-        urls = data.get("external_urls") if isinstance(data.get("external_urls"), dict) else {}
-        return data["id"], urls.get("spotify") or f"https://open.spotify.com/playlist/{data['id']}"
+        return data["id"], _open_url(data, f"{OPEN_URL}playlist/{data['id']}")
 
     def add_items(self, playlist_id: str, uris: list[str], progress: Progress | None = None) -> str:
         """Append ``uris`` in chunks of 100; returns the last snapshot id."""
         snapshot = ""
         for start in range(0, len(uris), ADD_CHUNK):
             data = self._json(self._api("POST", f"/playlists/{playlist_id}/items", json={"uris": uris[start : start + ADD_CHUNK]}))
-            snapshot = data.get("snapshot_id") or snapshot
+            snapshot = data["snapshot_id"] if isinstance(data.get("snapshot_id"), str) else snapshot
             if progress:
                 done = min(len(uris), start + ADD_CHUNK)
                 progress(done, len(uris), f"added {done} of {len(uris)} tracks")
         return snapshot
+
+
+def _host(url: str) -> str | None:
+    try:
+        return httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError):  # a surrogate or NUL in the URL
+        return None
+
+
+def _open_url(data: dict[str, Any], default: str) -> str:
+    """The object's open.spotify.com link (``external_urls.spotify``), else ``default``: a
+    link from the answer is shown to people, so only an https link on open.spotify.com."""
+    urls = data.get("external_urls") if isinstance(data.get("external_urls"), dict) else {}
+    url = urls.get("spotify")
+    if isinstance(url, str) and url.startswith(OPEN_URL) and len(url) <= 500 and url.isprintable():  # no NUL, surrogate
+        return url
+    return default
 
 
 def _track(entry: Any, position: int) -> SpotifyTrack | str:
@@ -333,14 +361,14 @@ def _track(entry: Any, position: int) -> SpotifyTrack | str:
     if not isinstance(track, dict):
         return "not an object"
     if track.get("type", "track") != "track":
-        kind = str(track.get("type"))
+        kind = track.get("type")  # named in the report: printable and short
+        kind = kind if isinstance(kind, str) and kind.strip() and kind.isprintable() and len(kind) <= 40 else shown(kind, 40)
         return f"not a song but {'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
     uri, name = track.get("uri"), track.get("name")
     if not isinstance(uri, str) or not isinstance(name, str) or not name.strip():
         return "a track without a uri or name"
-    names = tuple(
-        a["name"] for a in track.get("artists") or [] if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"]
-    )
+    artists = track.get("artists") if isinstance(track.get("artists"), list) else []
+    names = tuple(a["name"] for a in artists if isinstance(a, dict) and isinstance(a.get("name"), str) and a["name"])
     album = track.get("album") if isinstance(track.get("album"), dict) else {}
     duration = track.get("duration_ms")
     explicit = track.get("explicit")

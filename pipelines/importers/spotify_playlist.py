@@ -8,23 +8,32 @@ playlist's songs, in its order (songs that left it stay in the library).
 The network is read before the write transaction opens, so a playlist of thousands of
 songs never holds the library's write lock while pages download; hence this takes a
 ``sessionmaker``, not a session.
+
+What Spotify sends is untrusted: each track's title, artists, album and URI are checked by
+``save_records`` (a bad track is named in the report, the others are kept), the playlist's
+name is fitted to what the library stores, and a snapshot id that no column takes (too
+long, NUL characters, unpaired surrogates) is kept as its SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.connectors.http import is_storable_text
 from pipelines.connectors.spotify import SpotifyClient, SpotifyPlaylist, parse_playlist_id
-from pipelines.importers.records import SongRecord, save_records
+from pipelines.importers.records import PLAYLIST_NAME_LIMIT, SongRecord, save_records, storable_name
 from pipelines.importers.report import ImportReport
 from pipelines.settings import Settings
 from pipelines.store.models import Playlist, RemotePlaylist, utcnow
 
 SYSTEM = "spotify"
+SNAPSHOT_LIMIT = RemotePlaylist.__table__.c.snapshot_id.type.length
+URL_LIMIT = RemotePlaylist.__table__.c.url.type.length
 Progress = Callable[[int, int, str], None]
 
 
@@ -39,8 +48,21 @@ class SpotifyImport:
     def summary(self) -> str:
         if self.unchanged:
             return (f"Spotify playlist {self.remote.name!r} is unchanged since the last import"
-                    f" (snapshot {self.remote.snapshot_id}); library playlist {self.playlist_name!r}")
+                    f" (snapshot {snapshot_key(self.remote.snapshot_id)}); library playlist {self.playlist_name!r}")
         return self.report.summary()
+
+
+def snapshot_key(snapshot_id: str) -> str:
+    """The snapshot id as stored and compared: itself, or ``sha256:<hex>`` when no column
+    would take it (the same snapshot always gives the same key, a changed one another)."""
+    if len(snapshot_id) <= SNAPSHOT_LIMIT and is_storable_text(snapshot_id):
+        return snapshot_id
+    return "sha256:" + hashlib.sha256(snapshot_id.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def _fitted(name: str) -> str:
+    """A playlist name as ``save_records`` stores it (so it is found again by that name)."""
+    return storable_name(name).strip()
 
 
 def _link(session: Session, remote_id: str) -> RemotePlaylist | None:
@@ -54,11 +76,11 @@ def _library_name(session: Session, remote: SpotifyPlaylist, link: RemotePlaylis
         playlist = session.get(Playlist, link.playlist_id)
         if playlist is not None:
             return playlist.name
-    name = remote.name.strip()[:280] or f"Spotify {remote.id}"
+    name = _fitted(_fitted(remote.name)[: PLAYLIST_NAME_LIMIT - 60]) or f"Spotify {remote.id}"
     for candidate in (name, f"{name} (Spotify)", f"{name} (Spotify {remote.id})"):
         if session.scalar(select(Playlist.id).where(Playlist.name == candidate)) is None:
             return candidate
-    return f"{name} (Spotify {remote.id} {utcnow():%Y%m%d%H%M%S})"
+    return _fitted(f"{name} (Spotify {remote.id} {utcnow():%Y%m%d%H%M%S})")
 
 
 def import_spotify_playlist(
@@ -78,7 +100,7 @@ def import_spotify_playlist(
         remote = client.get_playlist(remote_id)
         with sessions.begin() as session:
             link = _link(session, remote_id)
-            if link is not None and link.snapshot_id == remote.snapshot_id:
+            if link is not None and link.snapshot_id == snapshot_key(remote.snapshot_id):
                 playlist = session.get(Playlist, link.playlist_id)
                 if playlist is not None:
                     report = ImportReport(source=remote.url, format="spotify", playlists=[playlist.name])
@@ -105,8 +127,8 @@ def import_spotify_playlist(
         playlist = session.scalar(select(Playlist).where(Playlist.name == name))
         if link is None:
             session.add(RemotePlaylist(playlist_id=playlist.id, system=SYSTEM, remote_id=remote_id,
-                                       snapshot_id=remote.snapshot_id, url=remote.url[:500]))
+                                       snapshot_id=snapshot_key(remote.snapshot_id), url=remote.url[:URL_LIMIT]))
         else:
-            link.playlist_id, link.snapshot_id, link.synced_at = playlist.id, remote.snapshot_id, utcnow()
+            link.playlist_id, link.snapshot_id, link.synced_at = playlist.id, snapshot_key(remote.snapshot_id), utcnow()
         session.flush()
         return SpotifyImport(report, playlist.id, name, remote, unchanged=False)

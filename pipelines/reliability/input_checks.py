@@ -1,6 +1,7 @@
 """Property-based checks of everything that reads untrusted input: the lyrics cleaner, the
 chunker, every importer (CSV, JSON/JSONL, lyrics files, zip, sample library, the
-``analyze --input`` reader) and the exports.
+``analyze --input`` reader), the exports, and what online sources answer (the lyrics
+providers and the Spotify playlist importer, in ``connector_checks``).
 
 Each check takes one generated input and asserts what must hold for *any* input: no
 exception escapes, every row is either imported or named in a problem with a message,
@@ -35,7 +36,7 @@ from pipelines.lyrics import (
     prepare,
     split_long_line,
 )
-from pipelines.reliability import hostile
+from pipelines.reliability import connector_checks, hostile
 from pipelines.songfiles import RowProblem, read_songs
 from pipelines.store.library_view import playlist_songs
 from pipelines.store.repository import find_playlist, identity_key
@@ -319,6 +320,10 @@ CHECKS: tuple[InputCheck, ...] = (
                check_sample_library),
     InputCheck("analyze --input reader", st.tuples(hostile.raw_bytes, st.sampled_from([".csv", ".jsonl", ".txt"])),
                check_song_reader, needs_database=False),
+    InputCheck("lyrics sources (LRCLIB, Genius answers)", connector_checks.lyrics_cases,
+               connector_checks.check_lyrics_sources),
+    InputCheck("Spotify playlist importer (API answers)", connector_checks.spotify_cases,
+               connector_checks.check_spotify_import),
     InputCheck("exports (formula cells, read back)",
                st.lists(hostile.cell_text.filter(_storable_title), min_size=1, max_size=6).filter(_unique_by_identity),
                check_exports),
