@@ -91,6 +91,20 @@ def _empty_result(doc: SongDoc, analyzers: AnalyzerSet, sensitivity: str) -> Son
     )
 
 
+def partial_note(partial: dict[str, list[str]]) -> str:
+    """The note of a song some models read only part of (``SongDoc.partial``), e.g. "...: themes
+    6 of 80 passages and sentiment 6 of 74 passages, spread evenly over it; ..."."""
+
+    def listed(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+    parts = "; ".join(f"{listed(items)}, {how}" for how, items in partial.items())
+    return (
+        f"Long lyrics: the hf models read part of this song (DISCERN_HF_MAX_PASSES): {parts}. "
+        "Every line is still scored by the compact models."
+    )
+
+
 def build_result(doc: SongDoc, analyzers: AnalyzerSet, sensitivity: str) -> SongAnalysis:
     """Assemble the analyzers' assigned values into a ``SongAnalysis`` with its verdict."""
     if doc.prepared.is_empty:
@@ -109,6 +123,8 @@ def build_result(doc: SongDoc, analyzers: AnalyzerSet, sensitivity: str) -> Song
     ]
     decision = decide(concern_scores, taxonomy, sensitivity, evidence=evidence)
     notes = list(doc.prepared.notes)
+    if doc.partial:  # never silently: say what the models did not read of a very long song
+        notes.append(partial_note(doc.partial))
     verdict, explanation = decision.verdict, decision.explanation
     if not doc.prepared.is_english and verdict == "approved":
         # Do not pretend: English-only models saying "nothing found" means little here.

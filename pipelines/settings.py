@@ -53,6 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCERN_HF_ALLOW_DOWNLOAD", bool, False, "Let the hf profile download missing models from the Hugging Face hub."),
     Setting("DISCERN_HF_INT8", bool, True, "Quantise the hf profile's models to dynamic int8 on CPU."),
     Setting("DISCERN_HF_TOP_K_LABELS", int, 6, "Zero-shot labels per song that the hf profile scores with the NLI model after the compact prefilter (half, rounded up, go to concerns, the rest to themes)."),
+    Setting("DISCERN_HF_MAX_PASSES", int, 5, "Most 512-token passages of one song each hf model reads (0: no limit): a longer song's themes, sentiment and emotion are read from that many passages spread over it, its concerns from the stanzas and lines the compact models rank riskiest; the rest keep their compact scores and the result says so. 5 leaves songs up to ~10 KB whole and bounds the hf models to ~35 CPU seconds a song."),
     Setting("DISCERN_HF_REVISION", str, "main", "Hub revision (branch, tag or commit) of the hf profile's models; ignored for local folders."),
     Setting("DISCERN_HF_BATCH_TOKENS", int, 4096, "Most padded tokens per hf model call; bounds working memory, as bigger batches are no faster on CPU."),
     Setting("DISCERN_LYRICS_PROVIDERS", str, "lrclib,genius,local", "Online and local lyrics sources to try, in order (lrclib, genius, local); unconfigured ones are skipped."),

@@ -32,7 +32,8 @@ from pipelines.analyzers.registry import (
 )
 from pipelines.engine import AnalysisFailure, SongInput, analyze_batch, analyze_text
 from pipelines.lyrics import prepare
-from pipelines.settings import Settings
+from pipelines.result import SongAnalysis
+from pipelines.settings import Settings, setting
 
 ROOT = Path(__file__).resolve().parent.parent
 ZERO_SHOT, SENTIMENT, EMOTION, TOXICITY = (
@@ -139,6 +140,8 @@ def test_analyzer_version_changes_with_model_ids_and_precision(taxonomy):
     assert version(DISCERN_HF_TOXICITY_MODEL="org/other-toxic") != default
     assert version(DISCERN_HF_INT8="0") != default
     assert version(DISCERN_HF_TOP_K_LABELS="8") != default
+    assert version(DISCERN_HF_MAX_PASSES="3") != default
+    assert version(DISCERN_HF_MAX_PASSES="0") != default
     assert version() == default
     assert analyzer_version("compact", PROFILES["compact"], taxonomy) != default
 
@@ -216,8 +219,10 @@ def test_engine_runs_the_hf_profile_with_mapped_labels(alarm, taxonomy):
     assert empty.verdict == "approved" and empty.line_count == 0
 
 
-def test_long_lyrics_are_chunked_within_512_tokens(alarm):
+def test_long_lyrics_are_chunked_within_512_tokens(alarm, monkeypatch):
     themes, sentiment, _, safety = alarm.analyzers
+    for analyzer in alarm.analyzers:  # the whole song, as with DISCERN_HF_MAX_PASSES=0
+        monkeypatch.setattr(analyzer, "max_passes", 0)
     doc = _doc(LONG, alarm)
     chunks = themes.preprocess(doc)["chunks"]
     assert len(chunks) > 1
@@ -287,6 +292,162 @@ def test_toxicity_labels_map_onto_concerns_with_line_evidence(load_hf, model_set
     assert values["concerns"]["violence"] < 0.05
     assert values["concern_lines"]["hate"] == [(3, "And the quiet feels too wide", 0.95)]
     assert values["concern_lines"]["profanity"][0][:2] == (5, "You are light on every side")
+
+
+# --- long songs: each model reads at most DISCERN_HF_MAX_PASSES passages ----------------------
+
+FAR_VIOLENT = "I'll put a bullet in your head if you cross me again"
+FAR_SUBSTANCE = "Cocaine on the table and the whiskey on the floor"
+# LONG with the song's only offensive lines far down (lines 101 and 111 of 122).
+FAR_DOWN = "\n".join([*LONG.splitlines()[:100], FAR_VIOLENT, *LONG.splitlines()[100:109], FAR_SUBSTANCE, *LONG.splitlines()[109:]])
+
+
+def _spy_model_inputs(analyzers, monkeypatch) -> dict[str, list]:
+    """What each model is given, per analyzer: texts (the classifiers), premise/hypothesis
+    pairs (BART, split into theme and concern hypotheses), one list entry per model call."""
+    themes, sentiment, emotion, safety = analyzers.analyzers
+    theme_hypotheses = set(themes.hypotheses)
+    calls: dict[str, list] = {"themes": [], "concerns": [], "sentiment": [], "emotion": [], "toxicity": []}
+
+    def spy(name, classifier):
+        real = classifier.logits
+
+        def logits(texts, pairs=None):
+            if pairs is None:
+                calls[name].append(list(texts))
+            else:
+                asked = list(zip(texts, pairs, strict=True))
+                calls["themes" if asked and asked[0][1] in theme_hypotheses else "concerns"].append(asked)
+            return real(texts, pairs)
+
+        monkeypatch.setattr(classifier, "logits", logits)
+
+    spy("zero-shot", themes.scorer.classifier)
+    spy("sentiment", sentiment.classifier)
+    spy("emotion", emotion.classifier)
+    spy("toxicity", safety.toxicity)
+    return calls
+
+
+def _tokens(classifier, texts, specials: bool = False) -> int:
+    extra = classifier.special_tokens() if specials else 0
+    return sum(classifier.count_tokens(t) + extra for t in texts)
+
+
+def test_spread_and_budget_choose_fairly():
+    from pipelines.analyzers.hf_analyzers import spread, within_budget
+
+    assert spread(5, 0) == spread(5, 5) == spread(5, 9) == [0, 1, 2, 3, 4]
+    assert spread(10, 3) == [1, 5, 8] and spread(100, 1) == [50]
+    assert len(set(spread(7, 6))) == 6
+    # the highest priorities that fit, in song order; an item too big is skipped, not a stop
+    assert within_budget([5, 5, 9, 1], np.array([0.1, 0.9, 0.8, 0.2]), 11) == [0, 1, 3]
+    assert within_budget([3, 3, 3], np.zeros(3), 6) == [0, 1]
+
+
+def test_a_long_song_sends_each_model_at_most_the_cap(load_hf, model_sets, monkeypatch):
+    capped = load_hf({**model_sets["calm"], "DISCERN_HF_TOP_K_LABELS": "4", "DISCERN_HF_MAX_PASSES": "3"})
+    themes, sentiment, emotion, safety = capped.analyzers
+    doc = _doc(FAR_DOWN, capped)
+    lines = doc.prepared.first_lines()
+    whole = {  # what the models would read without the cap
+        "themes": len(themes.scorer.chunks(lines, themes.premise_tokens)),
+        "stanzas": len(safety.scorer.chunks(lines, safety.stanza_tokens)),
+    }
+    assert whole["themes"] > 3 and whole["stanzas"] > 12  # the cap binds
+    calls = _spy_model_inputs(capped, monkeypatch)
+    result = analyze_text(FAR_DOWN, capped)
+    assert all(len(c) == 1 for c in calls.values()), {k: len(c) for k, c in calls.items()}  # one call each
+    # themes, sentiment, emotion: 3 chunks spread over the song (themes: each with its 2 labels)
+    theme_pairs = calls["themes"][0]
+    assert all(h in themes.hypotheses for _, h in theme_pairs)
+    assert len({p for p, _ in theme_pairs}) == 3 and len(theme_pairs) == 3 * 2
+    for name in ("sentiment", "emotion"):
+        assert len(calls[name][0]) == 3
+    chunks = [c.text for c in themes.scorer.chunks(lines, themes.premise_tokens)]
+    assert [chunks.index(p) for p in dict.fromkeys(p for p, _ in theme_pairs)] == [
+        int((i + 0.5) * len(chunks) / 3) for i in range(3)
+    ]
+    # concerns: stanzas within 3 x 512 tokens, the one with the far-down substance line among them
+    premises = list(dict.fromkeys(p for p, _ in calls["concerns"][0]))
+    assert 3 < len(premises) < whole["stanzas"]
+    assert _tokens(safety.scorer, premises) <= 3 * 512
+    assert any(FAR_SUBSTANCE in p for p in premises)
+    # toxic-bert: lines within 3 x 512 tokens, the keyword-hit line first of all
+    toxic = calls["toxicity"][0]
+    assert FAR_VIOLENT in toxic and len(toxic) < len(lines)
+    assert _tokens(safety.toxicity, toxic, specials=True) <= 3 * 512
+    # nothing silently dropped: both far-down lines are found and cited, and the result says
+    # what the models did not read
+    assert {"violence", "substance"} <= set(result.concerns)
+    cited = {(e.concern, e.line, e.text) for e in result.evidence}
+    assert ("violence", 101, FAR_VIOLENT) in cited and ("substance", 111, FAR_SUBSTANCE) in cited
+    [note] = [n for n in result.notes if n.startswith("Long lyrics")]
+    assert "DISCERN_HF_MAX_PASSES" in note and f"themes 3 of {whole['themes']} passages, sentiment 3 of" in note
+    assert "and emotion 3 of" in note and "passages, spread evenly over it;" in note
+    assert f"concerns {len(premises)} of {whole['stanzas']} stanzas and toxicity {len(toxic)} of {len(lines)} lines, those" in note
+    assert SongAnalysis.from_dict(json.loads(json.dumps(result.to_dict()))).notes == result.notes
+
+
+def test_every_line_keeps_a_score_when_the_models_read_part_of_the_song(load_hf, model_sets):
+    capped = load_hf({**model_sets["alarm"], "DISCERN_HF_TOP_K_LABELS": "4", "DISCERN_HF_MAX_PASSES": "3"})
+    safety = capped.analyzers[-1]
+    doc = _doc(FAR_DOWN, capped)
+    outputs = safety._forward([safety.preprocess(doc)])[0]
+    scores = safety.model_scores(outputs)
+    embedded = np.asarray(outputs["embedded"])
+    assert scores.shape == (len(doc.lines), len(safety.keys)) and np.isfinite(scores).all()
+    read = outputs["toxic_read"]
+    assert 0 < read.sum() < len(read)
+    violence = safety.keys.index("violence")  # toxic-bert's "threat", ~1 on the alarm models
+    assert (scores[read, violence] > 0.9).all()
+    assert np.allclose(scores[~read, violence], embedded[~read, violence])  # the compact score
+    asked = sorted({r for rows in outputs["stanza_rows"] for r in rows})
+    unasked = sorted(set(range(len(doc.lines))) - set(asked))
+    assert asked and unasked
+    for j in outputs["candidates"]:
+        # BART's entailment (~1 on the alarm models) where it read; elsewhere the compact score, scaled
+        assert scores[asked, j].max() > 0.9
+        assert np.allclose(scores[unasked, j], 0.5 * embedded[unasked, j])
+    values = safety.postprocess(outputs, doc)
+    assert set(values["concerns"]) == set(safety.keys)
+
+
+@pytest.mark.parametrize("case", ["distinct lines", "random punctuation and letters", "one line of words"])
+def test_pathological_inputs_stay_within_the_default_cap(alarm, monkeypatch, case):
+    # Model time grows with the tokens each model reads, so this bounds one analysis whatever
+    # the input; README "The hf profile" gives the seconds this means for the real models.
+    from pipelines.reliability.pathological import CASES
+
+    cap = setting("DISCERN_HF_MAX_PASSES").default
+    themes, sentiment, emotion, safety = alarm.analyzers
+    assert all(a.max_passes == cap for a in alarm.analyzers)
+    calls = _spy_model_inputs(alarm, monkeypatch)
+    result = analyze_text(CASES[case](20_000), alarm)
+    assert not isinstance(result, AnalysisFailure), result
+    assert any(n.startswith("Long lyrics") for n in result.notes)
+    assert len({p for p, _ in calls["themes"][0]}) <= cap
+    assert len(calls["sentiment"][0]) <= cap and len(calls["emotion"][0]) <= cap
+    assert _tokens(safety.scorer, {p for p, _ in calls["concerns"][0]}) <= cap * 512
+    assert _tokens(safety.toxicity, calls["toxicity"][0], specials=True) <= cap * 512
+
+
+def test_a_song_within_the_cap_is_analysed_exactly_as_without_it(load_hf, model_sets):
+    def run(passes: str):
+        analyzers = load_hf({**model_sets["alarm"], "DISCERN_HF_TOP_K_LABELS": "4", "DISCERN_HF_MAX_PASSES": passes})
+        return analyzers.version, analyze_batch([SongInput("clean", CLEAN), SongInput("profane", PROFANE)], analyzers)
+
+    capped_version, capped = run("3")
+    whole_version, whole = run("0")
+    assert capped_version != whole_version  # results with different caps never mix
+
+    def comparable(result):
+        data = result.to_dict()
+        del data["analyzer"], data["timings"]
+        return data
+
+    assert [comparable(r) for r in capped] == [comparable(r) for r in whole]
+    assert not any(n.startswith("Long lyrics") for r in capped for n in r.notes)
 
 
 # --- fallback ------------------------------------------------------------------------------

@@ -26,6 +26,13 @@ class SongDoc:
     artist: str = ""
     assigned: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    # What the models read of a song they read only part of (over DISCERN_HF_MAX_PASSES), by
+    # how it was chosen: {"spread evenly over it": ["themes 6 of 80 passages"]}; see ``read_part``.
+    partial: dict[str, list[str]] = field(default_factory=dict)
+
+    def read_part(self, how: str, what: str) -> None:
+        """Record that a model read only part of the song (the engine adds it to the notes)."""
+        self.partial.setdefault(how, []).append(what)
 
     @property
     def lines(self) -> list[str]:

@@ -79,8 +79,11 @@ def hf_models(settings: Settings | None = None) -> tuple[ModelSpec, ...]:
     """The hf profile's models as the settings configure them (read on every call)."""
     s = settings or get_settings()
     revision = s.discern_hf_revision
-    # Quantisation and the prefilter's label budget change scores, so they are part of the pin.
+    # Quantisation, the prefilter's label budget and the cap on what each model reads of a
+    # long song change scores, so they are part of the pin.
     precision = "int8" if s.discern_hf_int8 else "fp32"
+    passes = max(0, s.discern_hf_max_passes)
+    reads = f"max {passes} passes a song" if passes else "whole songs"
 
     def spec(name: str, tasks: tuple[str, ...], labels: tuple[str, ...], label_map: dict[str, str], extra: str = "") -> ModelSpec:
         model_id = s[HF_MODEL_SETTINGS[name]]
@@ -88,7 +91,7 @@ def hf_models(settings: Settings | None = None) -> tuple[ModelSpec, ...]:
             name=name,
             tasks=tasks,
             model_id=model_id,
-            version=f"{revision}, {precision}{extra}",
+            version=f"{revision}, {precision}, {reads}{extra}",
             source="a local folder" if model_id.startswith(("/", ".", "~")) else HF_SOURCE.format(id=model_id),
             labels=labels,
             label_map=label_map,
