@@ -100,9 +100,11 @@ def image_environment(port: int, data_dir: Path, bin_dir: Path | None, extra: di
             env[cache] = os.environ[cache]
         else:
             env.pop(cache, None)
-    if bin_dir is not None:
-        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-        env["VIRTUAL_ENV"] = str(bin_dir.parent)
+    # The image runs `streamlit` from its venv: here, this interpreter's venv unless told
+    # otherwise (the venv need not be activated).
+    bin_dir = bin_dir or Path(sys.executable).parent
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(bin_dir.parent)
     env.update(extra)
     return env
 
