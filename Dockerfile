@@ -66,9 +66,9 @@ RUN python -c "from pipelines.analyzers.loader import load_analyzers; load_analy
 VOLUME ["/data", "/models"]
 EXPOSE 8501
 
-# Streamlit answers /_stcore/health within 2s of starting and the compact models are
-# loaded 6.0s after (benchmarks/startup.py); 60s also covers a start without the export.
-# The hf profile needs 120s (docker-compose.prod.yml); the compose files set their own.
+# Streamlit answers /_stcore/health within 1s of starting and the compact models are
+# loaded 2.1s after (benchmarks/startup.py); 60s also covers a start without the export.
+# The hf profile needs 90s (docker-compose.prod.yml); the compose files set their own.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --start-interval=2s --retries=3 \
     CMD ["python", "deploy/healthcheck.py"]
 
