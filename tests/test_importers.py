@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from pipelines.importers import import_path, import_sample_library, import_upload
 from pipelines.importers.records import TEXT_LIMITS
+from pipelines.reliability import hostile
 from pipelines.settings import get_settings
 from pipelines.store.library_view import playlist_songs
 from pipelines.store.models import Lyrics, Playlist, PlaylistSong, Song, SongExternalId
@@ -507,6 +508,15 @@ def test_lyrics_zip_with_a_damaged_member_keeps_the_others(sessions, small_lyric
     with sessions.begin() as session:
         _assert_second_import_is_a_no_op(first, again, before, _counts(session))
 
+
+
+def test_a_zip_entry_whose_name_starts_with_nul_is_named_and_skipped(sessions):
+    # Other tools write such names; zipfile reads them back as "", which once crashed the import.
+    data = hostile.zip_archive([("\x00.txt", b"hidden words\n"), ("Anna Reed - Morning Light.txt", b"Morning words\n")])
+    with sessions.begin() as session:
+        report = import_upload(session, data, "odd.zip")
+    assert (report.rows, report.songs_created, report.skipped) == (2, 1, 1)
+    assert _problems(report) == {"file '(an entry without a name)'": ("not a .txt or .lrc file; skipped", False)}
 
 def test_a_damaged_zip_and_an_unknown_type_are_reported(sessions):
     with sessions.begin() as session:

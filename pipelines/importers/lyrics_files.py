@@ -75,6 +75,9 @@ def zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
     budget = 4 * settings.discern_max_upload_mb * 2**20
     with archive:
         for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if not info.filename:  # a name that starts with NUL: zipfile cuts it to nothing
+                yield "(an entry without a name)", "the entry has no file name; skipped"
+                continue
             name = PurePosixPath(info.filename)
             if info.is_dir() or _ignored(name):
                 continue

@@ -133,7 +133,12 @@ def zip_archive(entries: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFL
     with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w", compression=method) as archive:
         warnings.simplefilter("ignore", UserWarning)  # duplicate names are part of the test
         for name, data in entries:
-            archive.writestr(name, data)
+            # A name with a NUL is written whole, as other tools write it (zipfile's own
+            # ZipInfo would cut it at the NUL, and an empty name cannot be written at all).
+            info = zipfile.ZipInfo("entry", date_time=(1980, 1, 1, 0, 0, 0))
+            info.filename = name or "_"
+            info.compress_type = method
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 
