@@ -25,7 +25,7 @@ from functools import cache
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.jobs import JobProgress, JobRunner, RunOutcome, job_progress
+from pipelines.jobs import JobProgress, JobRunner, RunOutcome
 from pipelines.ray_engine import (
     AnalyzerIdentity,
     RayBatch,
@@ -69,19 +69,21 @@ class RayJobRunner(JobRunner):
 
     # ------------------------------------------------------------ claims
 
-    def _claim_all(self, job_id: int) -> list[tuple[int, int]] | None:
-        """Claim every pending item; None when the lease is gone or the job was cancelled."""
+    def _claim_all(self, job_id: int, _attempt: int = 0) -> list[tuple[int, int]] | None:
+        """Claim every pending item; None when the lease is gone or the job was cancelled.
+        Returns every item this runner holds, so a retry after a commit that went through
+        unseen returns the same claim."""
         with self.sessions.begin() as session:
             if not self.lease.renew(session, job_id, require_running=True):
                 return None
-            claimed = session.execute(
+            session.execute(
                 update(AnalysisJobItem)
                 .where(AnalysisJobItem.job_id == job_id, AnalysisJobItem.status == "pending")
                 .values(status="running", claimed_by=self.owner, claimed_at=utcnow(),
                         attempts=AnalysisJobItem.attempts + 1)
-                .returning(AnalysisJobItem.id, AnalysisJobItem.song_id)
                 .execution_options(synchronize_session=False)
-            ).all()
+            )
+            claimed = session.execute(select(AnalysisJobItem.id, AnalysisJobItem.song_id).where(*self._mine(job_id))).all()
         return sorted((row.id, row.song_id) for row in claimed)
 
     def _mine(self, job_id: int):
@@ -107,6 +109,24 @@ class RayJobRunner(JobRunner):
         """Finish the claimed items that need no model (cached, no lyrics, deleted) as the
         local runner does, counting them in ``totals``; the Ray records and claim details of
         the others."""
+        rows, cached = self._with_database(job_id, "reading the claimed songs", lambda _: self._read_claimed(job_id))
+        by_item = {row.id: row for row in rows}
+        songs = {row.song_id: row for row in rows if row.song_id is not None}
+        records, pending = [], {}
+        for item_id, song_id in claimed:
+            row = by_item.get(item_id)
+            if row is not None and row.song_id is not None and row.text is not None and song_id not in cached:
+                records.append({"key": item_id, "title": row.title or "", "artist": row.artist or "", "lyrics": row.text})
+                pending[item_id] = _Claimed(song_id, row.content_hash)
+        settled = [(item_id, song_id) for item_id, song_id in claimed if item_id not in pending]
+        for start in range(0, len(settled), SETTLE_CHUNK):
+            for key, value in self._store(job_id, settled[start:start + SETTLE_CHUNK], songs, cached, {}).items():
+                totals[key] += value
+        return records, pending
+
+    def _read_claimed(self, job_id: int) -> tuple[list, dict[int, int]]:
+        """This runner's claimed items with their songs and lyrics, and the songs whose
+        current lyrics this analyzer version already analysed (song id -> analysis id)."""
         with self.sessions.begin() as session:
             rows = session.execute(
                 select(AnalysisJobItem.id, Song.id.label("song_id"), Song.title, Song.artist, Lyrics.text,
@@ -123,19 +143,7 @@ class RayJobRunner(JobRunner):
                     .where(*self._mine(job_id), Analysis.analyzer_version == self.analyzers.version)
                 ).all()
             )
-        by_item = {row.id: row for row in rows}
-        songs = {row.song_id: row for row in rows if row.song_id is not None}
-        records, pending = [], {}
-        for item_id, song_id in claimed:
-            row = by_item.get(item_id)
-            if row is not None and row.song_id is not None and row.text is not None and song_id not in cached:
-                records.append({"key": item_id, "title": row.title or "", "artist": row.artist or "", "lyrics": row.text})
-                pending[item_id] = _Claimed(song_id, row.content_hash)
-        settled = [(item_id, song_id) for item_id, song_id in claimed if item_id not in pending]
-        for start in range(0, len(settled), SETTLE_CHUNK):
-            for key, value in self._store(job_id, settled[start:start + SETTLE_CHUNK], songs, cached, {}).items():
-                totals[key] += value
-        return records, pending
+        return rows, cached
 
     def _store_batch(self, job_id: int, batch: RayBatch, pending: dict[int, _Claimed]) -> dict[str, int]:
         mismatch = next(
@@ -167,16 +175,24 @@ class RayJobRunner(JobRunner):
         should_stop: Callable[[], bool] | None = None,
     ) -> RunOutcome:
         """Work the job on Ray until it is done, cancelled, taken over or ``should_stop()``."""
-        if not self.claim(job_id):
-            status, _ = self._state(job_id)
+        # Every database step goes through the runner's retry (a lost database pauses the
+        # run for up to DISCERN_DB_RETRY_SECONDS); each is safe to run again whole.
+        retry = self._with_database
+        if not retry(job_id, "taking the job", lambda _: self.claim(job_id)):
+            status, _ = retry(job_id, "reading the job", lambda _: self._state(job_id))
             return RunOutcome(job_id, "busy" if status == "running" else status)
-        with self.sessions.begin() as session:
-            sensitivity = session.scalar(select(AnalysisJob.sensitivity).where(AnalysisJob.id == job_id))
+
+        def read_sensitivity(_attempt: int) -> str:
+            with self.sessions.begin() as session:
+                return session.scalar(select(AnalysisJob.sensitivity).where(AnalysisJob.id == job_id))
+
+        sensitivity = retry(job_id, "reading the job", read_sensitivity)
         totals = {"done": 0, "cached": self._settle_cached(job_id), "failed": 0, "skipped": 0}
-        claimed = self._claim_all(job_id)
+        claimed = retry(job_id, "claiming the songs", lambda attempt: self._claim_all(job_id, attempt))
         if claimed is None:  # cancelled, or another runner took the lease over
-            self.lease.release(job_id)
-            return RunOutcome(job_id, self._state(job_id)[0], **_outcome_counts(totals))
+            retry(job_id, "releasing the job", lambda _: self.lease.release(job_id))
+            return RunOutcome(job_id, retry(job_id, "reading the job", lambda _: self._state(job_id))[0],
+                              **_outcome_counts(totals))
         status, ended = "running", False
         try:
             with self.lease.kept_alive(job_id):
@@ -187,11 +203,9 @@ class RayJobRunner(JobRunner):
                     for batch in stream:
                         for key, value in self._store_batch(job_id, batch, pending).items():
                             totals[key] += value
-                        if on_batch:
-                            with self.sessions.begin() as session:
-                                progress = job_progress(session, job_id)
-                            on_batch(progress)  # outside the transaction: SQLite allows one writer at a time
-                        status, owner = self._state(job_id)
+                        if on_batch:  # read outside the callback: SQLite allows one writer at a time
+                            on_batch(retry(job_id, "reading progress", lambda _: self._progress(job_id)))
+                        status, owner = retry(job_id, "reading the job", lambda _: self._state(job_id))
                         if status != "running" or owner != self.owner:  # cancelled or taken over
                             break
                         if should_stop and should_stop():
@@ -201,20 +215,27 @@ class RayJobRunner(JobRunner):
                 finally:
                     stream.close()  # stops the Ray execution and its actors when we left early
         except BaseException:
-            self._unclaim(job_id)  # a failed or interrupted run leaves its songs for the next one
-            self.lease.release(job_id)
+            # A failed or interrupted run leaves its songs for the next one; if even that
+            # cannot reach the database, the next runner takes them back with the lease.
+            try:
+                self._unclaim(job_id)
+                self.lease.release(job_id)
+            except Exception:
+                log.exception("job %s: could not give the songs back; the next runner takes them over", job_id)
             raise
         if status == "cancelled":
-            self._unclaim(job_id, "cancelled")
+            retry(job_id, "ending the job's songs", lambda _: self._unclaim(job_id, "cancelled"))
         elif ended:
-            lost = self._unclaim(job_id, "failed", "no result came back from the Ray workers")
+            lost = retry(job_id, "ending the job's songs",
+                         lambda _: self._unclaim(job_id, "failed", "no result came back from the Ray workers"))
             if lost:
                 log.warning("job %s: %d songs came back from Ray without a result", job_id, lost)
             return RunOutcome(job_id, self._finish(job_id), **_outcome_counts(totals))
         else:
-            self._unclaim(job_id)
-        self.lease.release(job_id)
-        return RunOutcome(job_id, self._state(job_id)[0], **_outcome_counts(totals))
+            retry(job_id, "giving the songs back", lambda _: self._unclaim(job_id))
+        retry(job_id, "releasing the job", lambda _: self.lease.release(job_id))
+        return RunOutcome(job_id, retry(job_id, "reading the job", lambda _: self._state(job_id))[0],
+                          **_outcome_counts(totals))
 
 
 def _outcome_counts(totals: dict[str, int]) -> dict[str, int]:

@@ -242,6 +242,30 @@ def test_a_stopped_ray_job_resumes_where_it_stopped_and_a_cancel_ends_it(ray_add
 
 
 
+
+def test_a_ray_job_rides_out_broken_connections_and_stores_each_song_once(ray_address, sample_sessions, analyzers):
+    """Every database step of the Ray runner goes through the runner's retry: connections
+    that break before a step or after a commit the runner never saw cost nothing."""
+    import random
+
+    from pipelines.ray_jobs import RayJobRunner
+    from tests.test_reliability_jobs import BreakingSessions
+
+    job_id = _everything_job(sample_sessions, analyzers.profile)
+    rng = random.Random(7)
+    plan = {call: rng.choice(["before", "after"]) for call in rng.sample(range(1, 25), 10)}
+    breaking = BreakingSessions(sample_sessions, plan)
+    runner = RayJobRunner(breaking, analyzers, RayOptions(actors=1, batch_size=6))
+    runner.database_retry.sleep = lambda _seconds: None
+    outcome = runner.run(job_id)
+    assert outcome.status == "done" and breaking.calls > max(plan)  # every planned break happened
+    stored = _stored(sample_sessions, job_id)
+    assert {status for status, _ in stored.values()} == {"done"} and len(stored) == len(SAMPLE_SONGS)
+    with sample_sessions.begin() as session:
+        assert session.scalar(select(func.count(Analysis.id))) == len(SAMPLE_SONGS)  # each song once
+        assert session.get(AnalysisJob, job_id).lease_owner is None
+
+
 @pytest.mark.slow
 def test_a_killed_ray_run_resumes_and_analyses_every_song_exactly_once(ray_address, sample_sessions, database_url):
     from pipelines.store.repository import sync_playlist
