@@ -4,6 +4,7 @@ given environment. Import the fixture into a test module to use it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -45,22 +46,32 @@ def reset_process_resources() -> None:
     dispose_engines()
 
 
-@pytest.fixture
-def dashboard_database(database_url, tmp_path, monkeypatch):
-    """The dashboard's process resources on a fresh database holding the sample library."""
+@contextlib.contextmanager
+def dashboard_resources(database_url: str, tmp_path: Path, monkeypatch, password: str = ADMIN_PASSWORD):
+    """The dashboard's process resources (the fake models) on a fresh database holding the
+    sample library; yields a sessionmaker of that database."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DISCERN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DISCERN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    monkeypatch.setenv("DISCERN_ADMIN_PASSWORD", password)
     monkeypatch.setenv("DISCERN_LOAD_SAMPLE_LIBRARY", "1")
     monkeypatch.setattr(loader, "load_analyzers", load_fake_analyzers)
     monkeypatch.setattr(resources, "_warmup", None)
     reset_process_resources()
     assert resources.warm_up().done.wait(10)
-    resources.database()
+    resources.database()  # the first visit's work: upgrade the schema, load the sample library
     engine = make_engine(database_url)
-    yield DashboardDatabase(make_sessionmaker(engine), database_url)
-    reset_process_resources()
-    engine.dispose()
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        reset_process_resources()
+        engine.dispose()
+
+
+@pytest.fixture
+def dashboard_database(database_url, tmp_path, monkeypatch):
+    """The dashboard's process resources on a fresh database holding the sample library."""
+    with dashboard_resources(database_url, tmp_path, monkeypatch) as sessions:
+        yield DashboardDatabase(sessions, database_url)
 
 
 def run_cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:

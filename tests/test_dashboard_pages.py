@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -23,30 +22,23 @@ from dashboard.widgets import escape_markdown
 from pipelines.analyzers import loader
 from pipelines.jobs import JobRunner, create_playlist_job, job_progress
 from pipelines.settings import get_settings
-from pipelines.store.db import make_engine, make_sessionmaker
 from pipelines.store.library_view import playlist_songs, song_detail
 from pipelines.store.models import Song
 from pipelines.store.repository import find_playlist, set_lyrics
 from tests.fake_analyzers import fake_analyzer_set, load_fake_analyzers
+from tests.reliability_support import (
+    DashboardDatabase,
+    dashboard_resources,
+    reset_process_resources,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple"
 TOP_HITS = "Top Hits Mix"  # 10 sample songs; with the fake: 1 flagged (profanity), 3 review
 
 
-@dataclass
-class Dashboard:
-    sessions: object
-    url: str
-
-    def app(self, page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=30)
-        at.run()
-        if page:
-            at.switch_page(page)
-            at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
+class Dashboard(DashboardDatabase):
+    """The dashboard on a test database, with what the page tests do to its library."""
 
     def playlist_id(self, name: str = TOP_HITS) -> int:
         with self.sessions.begin() as session:
@@ -71,28 +63,11 @@ class Dashboard:
         raise AssertionError(f"job {job_id} did not finish: {progress}")
 
 
-def _reset_process_resources() -> None:
-    st.cache_resource.clear()  # stops the job worker and the sampler, disposes the engine
-    get_settings.cache_clear()
-
-
 @pytest.fixture
 def dashboard(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("DISCERN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DISCERN_ADMIN_PASSWORD", PASSWORD)
-    monkeypatch.setenv("DISCERN_LOAD_SAMPLE_LIBRARY", "1")
     monkeypatch.delenv("DISCERN_SENSITIVITY", raising=False)
-    monkeypatch.setattr(loader, "load_analyzers", load_fake_analyzers)
-    monkeypatch.setattr(resources, "_warmup", None)
-    _reset_process_resources()
-    assert resources.warm_up().done.wait(10)
-    # The page's first visit upgrades the schema and loads the sample library.
-    resources.database()
-    engine = make_engine(database_url)
-    yield Dashboard(make_sessionmaker(engine), database_url)
-    _reset_process_resources()
-    engine.dispose()
+    with dashboard_resources(database_url, tmp_path, monkeypatch, PASSWORD) as sessions:
+        yield Dashboard(sessions, database_url)
 
 
 # Tests of what does not depend on the database backend run on SQLite only.
@@ -163,7 +138,7 @@ def test_import_upload_adds_the_playlist_and_reports_each_bad_row(dashboard):
 def test_empty_library_is_said_on_every_page(dashboard, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     monkeypatch.setenv("DISCERN_LOAD_SAMPLE_LIBRARY", "0")
-    _reset_process_resources()
+    reset_process_resources()
     at = dashboard.app()
     assert any("library is empty" in i.value for i in at.info)
     for page, phrase in [
@@ -180,7 +155,7 @@ def test_empty_library_is_said_on_every_page(dashboard, monkeypatch, tmp_path):
 @sqlite_only
 def test_a_database_error_is_a_clear_message_not_a_stack_trace(dashboard, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/discern?connect_timeout=2")
-    _reset_process_resources()
+    reset_process_resources()
     at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=30).run()
     for page in ("pages/library.py", "pages/playlist.py", "pages/explore.py", "pages/song.py", "pages/runs.py"):
         at.switch_page(page).run()
