@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from pipelines.importers import import_path, import_sample_library, import_upload
 from pipelines.importers.records import TEXT_LIMITS
+from pipelines.importers.report import ImportReport
 from pipelines.reliability import hostile
 from pipelines.settings import get_settings
 from pipelines.store.library_view import playlist_songs
@@ -41,13 +42,19 @@ def _problems(report) -> dict[str, tuple[str, bool]]:
     return found
 
 
-def _assert_second_import_is_a_no_op(first, again, before, after) -> None:
-    """The same file imported again: no new song, nothing changed, the same problems."""
+def _import_again_is_a_no_op(sessions, first, before, importer, *args, **kwargs) -> ImportReport:
+    """The same file imported again (``importer(session, *args, **kwargs)``): no new song,
+    nothing changed in the database, the same problems."""
+    with sessions.begin() as session:
+        again = importer(session, *args, **kwargs)
+    with sessions.begin() as session:
+        after = _counts(session)
     assert (again.songs_created, again.songs_updated, again.songs_unchanged) == (0, 0, first.imported)
     assert (again.lyrics_added, again.lyrics_changed, again.lyrics_unchanged) == (0, 0, first.lyrics_added)
     assert f"(0 new, 0 updated, {first.imported} unchanged)" in again.summary()
     assert again.rows == first.rows and again.problems == first.problems
     assert after == before
+    return again
 
 
 def _counts(session) -> tuple[int, int, int, int]:
@@ -148,10 +155,7 @@ def test_simple_csv_good_duplicate_and_broken_rows(sessions):
         assert lyrics == {"Hymn One": "Holy holy holy\nLord God almighty", "Hymn Two": "Amazing grace",
                           "Nul Lyrics": None, "Hymn Three": "Sung by nobody in particular"}
         before = _counts(session)
-    with sessions.begin() as session:
-        again = import_upload(session, SIMPLE_CSV.encode(), "hymns.csv")
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(first, again, before, _counts(session))
+    _import_again_is_a_no_op(sessions, first, before, import_upload, SIMPLE_CSV.encode(), "hymns.csv")
 
 
 def test_csv_stray_quotes_are_reported_instead_of_swallowing_rows(sessions):
@@ -179,10 +183,7 @@ def test_csv_stray_quotes_are_reported_instead_of_swallowing_rows(sessions):
         assert [r.title for r in rows] == ["Good One", "Heroes (Live)", "After"]
         assert session.scalar(select(Lyrics.text).join(Song).where(Song.title == "Good One")) == "first line\nsecond line"
         before = _counts(session)
-    with sessions.begin() as session:
-        again = import_upload(session, data.encode(), "quotes.csv")
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(first, again, before, _counts(session))
+    _import_again_is_a_no_op(sessions, first, before, import_upload, data.encode(), "quotes.csv")
 
 
 SPOTIFY_ROWS = [
@@ -221,10 +222,7 @@ def test_spotify_csv_duplicate_uris_and_broken_rows_with_bom_and_crlf(sessions):
         ]
         before = _counts(session)
         assert before == (3, 3, 3, 0)
-    with sessions.begin() as session:
-        again = import_upload(session, data, "Dawn.csv")
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(first, again, before, _counts(session))
+    _import_again_is_a_no_op(sessions, first, before, import_upload, data, "Dawn.csv")
 
 
 def test_jsonl_good_duplicate_and_broken_lines(sessions, tmp_path):
@@ -255,10 +253,7 @@ def test_jsonl_good_duplicate_and_broken_lines(sessions, tmp_path):
     with sessions.begin() as session:
         before = _counts(session)
         assert before == (2, 1, 2, 2)
-    with sessions.begin() as session:
-        again = import_path(session, path)
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(report, again, before, _counts(session))
+    _import_again_is_a_no_op(sessions, report, before, import_path, path)
 
 
 def test_jsonl_values_no_database_can_store_are_named_by_line(sessions):
@@ -288,10 +283,7 @@ def test_jsonl_values_no_database_can_store_are_named_by_line(sessions):
         assert [r.title for r in rows] == ["Kept", "Nul Lyrics", "Latin-1 é", "Bad URI"]
         before = _counts(session)
         assert before == (4, 0, 4, 1)
-    with sessions.begin() as session:
-        again = import_upload(session, data, "odd.jsonl")
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(first, again, before, _counts(session))
+    _import_again_is_a_no_op(sessions, first, before, import_upload, data, "odd.jsonl")
 
 
 EXPORT_DOCUMENT = {
@@ -333,10 +325,7 @@ def test_json_document_good_duplicate_and_broken_songs(sessions, tmp_path):
         assert [(r.title, r.explicit) for r in rows] == [("Song A", None), ("Song B", True), ("Song D", None)]
         assert rows[0].spotify_uri == "spotify:track:0000000000000000000011" and rows[1].duration_ms == 123000
         before = _counts(session)
-    with sessions.begin() as session:
-        again = import_path(session, path)
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(first, again, before, _counts(session))
+    _import_again_is_a_no_op(sessions, first, before, import_path, path)
 
 
 def test_a_broken_json_document_is_one_problem_at_its_line(sessions):
@@ -476,11 +465,8 @@ def test_lyrics_folder_good_duplicate_and_broken_files(sessions, tmp_path, small
         }
         before = _counts(session)
         assert before == (5, 0, 5, 5)
-    with sessions.begin() as session:
-        again = import_path(session, folder, playlist="From Files")
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(first, again, before, _counts(session))
-        assert again.playlist_songs == 5
+    again = _import_again_is_a_no_op(sessions, first, before, import_path, folder, playlist="From Files")
+    assert again.playlist_songs == 5
 
 
 def test_lyrics_zip_with_a_damaged_member_keeps_the_others(sessions, small_lyrics_limit):
@@ -503,10 +489,7 @@ def test_lyrics_zip_with_a_damaged_member_keeps_the_others(sessions, small_lyric
     with sessions.begin() as session:
         assert sorted(session.scalars(select(Song.title))) == ["Fine", "Morning Light"]
         before = _counts(session)
-    with sessions.begin() as session:
-        again = import_upload(session, bytes(data), "lyrics.zip")
-    with sessions.begin() as session:
-        _assert_second_import_is_a_no_op(first, again, before, _counts(session))
+    _import_again_is_a_no_op(sessions, first, before, import_upload, bytes(data), "lyrics.zip")
 
 
 
